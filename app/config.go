@@ -1,0 +1,432 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+// DefaultConfigFile is read when no --config is given and it exists.
+const DefaultConfigFile = "config.yaml"
+
+// Token and upload authentication modes.
+const (
+	TokenOpen     = "open"
+	TokenUpstream = "upstream"
+	TokenDisabled = "disabled"
+
+	UploadPowerSync = "powersync"
+	UploadUpstream  = "upstream"
+	UploadNone      = "none"
+)
+
+// Config is the whole configuration, loaded once and validated.
+type Config struct {
+	File string // the config file in use; "" when there is none
+
+	Server  ServerConfig
+	Log     LogConfig
+	DataDir string
+
+	PowerSyncURL string
+	MongoDB      MongoDBConfig
+	Auth         AuthConfig
+
+	Collections    map[string]CollectionConfig
+	RejectUnlisted bool
+}
+
+// ServerConfig is the HTTP server's section.
+type ServerConfig struct {
+	Host            string
+	Port            int
+	BodyLimit       int
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// LogConfig is the logger's section.
+type LogConfig struct {
+	Level  slog.Level
+	Format string // text or json
+}
+
+// MongoDBConfig is the database's section.
+type MongoDBConfig struct {
+	URI            string // "" starts the embedded development store
+	Database       string
+	Transactions   mongoapply.TxMode
+	DeadLetter     string
+	ConnectTimeout time.Duration
+}
+
+// AuthConfig is the authentication section.
+type AuthConfig struct {
+	Alg                string
+	PrivateKey         string
+	PublicKey          string
+	PreviousPublicKeys []string
+	Issuer             string
+	TokenTTL           time.Duration
+	TokenMode          string
+	UploadMode         string
+	Upstream           UpstreamConfig
+}
+
+// UpstreamConfig names the identity provider whose tokens are trusted in
+// the upstream modes.
+type UpstreamConfig struct {
+	JWKSURL    string
+	Issuer     string
+	Audience   string
+	UserClaim  string
+	Algorithms []string
+}
+
+// CollectionConfig is one entry of the collections section.
+type CollectionConfig struct {
+	mongoapply.Collection
+	Schema string // fields, or validators: types come from $jsonSchema
+}
+
+// defaults holds every scalar key, so that an environment variable alone
+// reaches the config (https://github.com/spf13/viper/issues/761).
+var defaults = map[string]any{
+	"server.host":               "",
+	"server.port":               "6060",
+	"server.body_limit":         "16MiB",
+	"server.request_timeout":    "30s",
+	"server.shutdown_timeout":   "10s",
+	"log.level":                 "info",
+	"log.format":                "text",
+	"data_dir":                  "data",
+	"powersync.url":             "http://localhost:8080",
+	"mongodb.uri":               "",
+	"mongodb.database":          "",
+	"mongodb.transactions":      "auto",
+	"mongodb.dead_letter":       mongoapply.DefaultDeadLetter,
+	"mongodb.connect_timeout":   "10s",
+	"auth.alg":                  "RS256",
+	"auth.private_key":          "",
+	"auth.public_key":           "",
+	"auth.previous_public_keys": []string{},
+	"auth.issuer":               "psmongo",
+	"auth.token_ttl":            "15m",
+	"auth.token.mode":           TokenOpen,
+	"auth.upload.mode":          UploadPowerSync,
+	"auth.upstream.jwks_url":    "",
+	"auth.upstream.issuer":      "",
+	"auth.upstream.audience":    "",
+	"auth.upstream.user_claim":  "sub",
+	"auth.upstream.algorithms":  []string{"RS256", "ES256", "EdDSA"},
+	"unlisted_collections":      "allow",
+}
+
+// envNames binds the names PowerSync users already have, after ours.
+var envNames = map[string][]string{
+	"mongodb.uri":      {"MONGO_URI"},
+	"server.port":      {"PORT"},
+	"powersync.url":    {"POWERSYNC_URL"},
+	"auth.private_key": {"POWERSYNC_PRIVATE_KEY"},
+	"auth.public_key":  {"POWERSYNC_PUBLIC_KEY"},
+}
+
+// LoadConfig reads file (or DefaultConfigFile when file is "" and it
+// exists), applies the environment, and validates the result. An error
+// names the key and what is wrong with it, in one line.
+func LoadConfig(file string) (*Config, error) {
+	v, used, err := newViper(file)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &reader{v: v}
+	cfg := r.config()
+	cfg.File = used
+	if r.err != nil {
+		return nil, r.err
+	}
+
+	cfg.Collections, err = readCollections(used)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func newViper(file string) (*viper.Viper, string, error) {
+	v := viper.New()
+	for key, value := range defaults {
+		v.SetDefault(key, value)
+	}
+	v.SetEnvPrefix("PSMONGO")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for key, names := range envNames {
+		own := "PSMONGO_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if err := v.BindEnv(append([]string{key, own}, names...)...); err != nil {
+			return nil, "", fmt.Errorf("binding %s: %w", key, err)
+		}
+	}
+
+	if file == "" {
+		if _, err := os.Stat(DefaultConfigFile); err != nil {
+			return v, "", nil
+		}
+		file = DefaultConfigFile
+	}
+	v.SetConfigFile(file)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		return nil, "", fmt.Errorf("config %s: %v", file, oneLine(err))
+	}
+	return v, file, nil
+}
+
+// reader reads keys and keeps the first error, which names its key.
+type reader struct {
+	v   *viper.Viper
+	err error
+}
+
+func (r *reader) config() *Config {
+	cfg := &Config{
+		Server: ServerConfig{
+			Host:            r.v.GetString("server.host"),
+			Port:            r.port("server.port"),
+			BodyLimit:       r.size("server.body_limit"),
+			RequestTimeout:  r.duration("server.request_timeout"),
+			ShutdownTimeout: r.duration("server.shutdown_timeout"),
+		},
+		Log:          LogConfig{Level: r.level("log.level"), Format: r.oneOf("log.format", "text", "json")},
+		DataDir:      r.v.GetString("data_dir"),
+		PowerSyncURL: r.url("powersync.url"),
+		MongoDB: MongoDBConfig{
+			URI:            r.v.GetString("mongodb.uri"),
+			Database:       r.v.GetString("mongodb.database"),
+			Transactions:   mongoapply.TxMode(r.oneOf("mongodb.transactions", "auto", "always", "never")),
+			DeadLetter:     r.v.GetString("mongodb.dead_letter"),
+			ConnectTimeout: r.duration("mongodb.connect_timeout"),
+		},
+		Auth:           r.auth(),
+		RejectUnlisted: r.oneOf("unlisted_collections", "allow", "reject") == "reject",
+	}
+	return cfg
+}
+
+func (r *reader) auth() AuthConfig {
+	return AuthConfig{
+		Alg:                r.oneOf("auth.alg", "RS256", "ES256", "EdDSA"),
+		PrivateKey:         r.v.GetString("auth.private_key"),
+		PublicKey:          r.v.GetString("auth.public_key"),
+		PreviousPublicKeys: r.v.GetStringSlice("auth.previous_public_keys"),
+		Issuer:             r.v.GetString("auth.issuer"),
+		TokenTTL:           r.ttl("auth.token_ttl"),
+		TokenMode:          r.oneOf("auth.token.mode", TokenOpen, TokenUpstream, TokenDisabled),
+		UploadMode:         r.oneOf("auth.upload.mode", UploadPowerSync, UploadUpstream, UploadNone),
+		Upstream: UpstreamConfig{
+			JWKSURL:    r.v.GetString("auth.upstream.jwks_url"),
+			Issuer:     r.v.GetString("auth.upstream.issuer"),
+			Audience:   r.v.GetString("auth.upstream.audience"),
+			UserClaim:  r.v.GetString("auth.upstream.user_claim"),
+			Algorithms: r.v.GetStringSlice("auth.upstream.algorithms"),
+		},
+	}
+}
+
+func (r *reader) fail(key, format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *reader) port(key string) int {
+	s := strings.TrimSpace(r.v.GetString(key))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 65535 {
+		r.fail(key, "%q is not a port number (0-65535)", s)
+	}
+	return n
+}
+
+func (r *reader) duration(key string) time.Duration {
+	s := r.v.GetString(key)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		r.fail(key, "%q is not a positive duration such as 30s or 5m", s)
+	}
+	return d
+}
+
+// ttl reads a token lifetime, which the PowerSync Service caps at 24 hours.
+func (r *reader) ttl(key string) time.Duration {
+	d := r.duration(key)
+	switch {
+	case d == 0:
+	case d < time.Minute:
+		r.fail(key, "%s is shorter than 1 minute", d)
+	case d > 24*time.Hour:
+		r.fail(key, "%s is longer than 24h, and the PowerSync Service refuses such tokens", d)
+	}
+	return d
+}
+
+// size reads a byte count, plain or with a KiB, MiB or GiB suffix.
+func (r *reader) size(key string) int {
+	s := strings.TrimSpace(r.v.GetString(key))
+	mult := 1
+	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, suffix)), m
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > (1<<31-1)/mult {
+		r.fail(key, "%q is not a size such as 16MiB or 1048576", r.v.GetString(key))
+		return 0
+	}
+	return n * mult
+}
+
+func (r *reader) level(key string) slog.Level {
+	var l slog.Level
+	s := r.v.GetString(key)
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		r.fail(key, "%q is not a level (debug, info, warn or error)", s)
+	}
+	return l
+}
+
+func (r *reader) oneOf(key string, allowed ...string) string {
+	s := r.v.GetString(key)
+	for _, a := range allowed {
+		if strings.EqualFold(s, a) {
+			return a
+		}
+	}
+	r.fail(key, "%q is not one of %s", s, strings.Join(allowed, ", "))
+	return allowed[0]
+}
+
+func (r *reader) url(key string) string {
+	s := r.v.GetString(key)
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		r.fail(key, "%q is not an http or https URL", s)
+	}
+	return s
+}
+
+// readCollections reads the collections section straight from the YAML
+// file: viper lowercases map keys, and collection and field names are case
+// sensitive.
+func readCollections(file string) (map[string]CollectionConfig, error) {
+	out := make(map[string]CollectionConfig)
+	if file == "" {
+		return out, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", file, err)
+	}
+
+	var doc struct {
+		Collections map[string]*collectionYAML `yaml:"collections"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: collections: %v", file, oneLine(err))
+	}
+	for name, c := range doc.Collections {
+		if c == nil {
+			c = &collectionYAML{} // "lists:" with nothing under it
+		}
+		cc, err := c.config(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = cc
+	}
+	return out, nil
+}
+
+// collectionYAML is one collection as written in the file.
+type collectionYAML struct {
+	IDType     string            `yaml:"id_type"`
+	OwnerField string            `yaml:"owner_field"`
+	Put        string            `yaml:"put"`
+	Schema     string            `yaml:"schema"`
+	Fields     map[string]string `yaml:"fields"`
+}
+
+// config validates the entry; an error names the key at fault.
+func (c *collectionYAML) config(name string) (CollectionConfig, error) {
+	key := "collections." + name
+	fail := func(sub string, err error) (CollectionConfig, error) {
+		return CollectionConfig{}, fmt.Errorf("config: %s%s: %v", key, sub, err)
+	}
+
+	if err := mongoapply.CheckCollectionName(name, ""); err != nil {
+		return fail("", err)
+	}
+	var cc CollectionConfig
+	var err error
+	if cc.IDType, err = mongoapply.ParseIDType(c.IDType); err != nil {
+		return fail(".id_type", err)
+	}
+	if cc.Put, err = mongoapply.ParsePutMode(c.Put); err != nil {
+		return fail(".put", err)
+	}
+	if c.OwnerField != "" {
+		if err := mongoapply.CheckFieldName(c.OwnerField); err != nil {
+			return fail(".owner_field", err)
+		}
+	}
+	cc.OwnerField = c.OwnerField
+
+	switch c.Schema {
+	case "", "fields":
+		cc.Schema = "fields"
+	case "validators":
+		cc.Schema = c.Schema
+	default:
+		return fail(".schema", fmt.Errorf("%q is not fields or validators", c.Schema))
+	}
+
+	cc.Fields = make(map[string]mongoapply.FieldType, len(c.Fields))
+	for _, field := range sortedKeys(c.Fields) {
+		t := c.Fields[field]
+		if err := mongoapply.CheckFieldName(field); err != nil {
+			return fail(".fields."+field, err)
+		}
+		if cc.Fields[field], err = mongoapply.ParseFieldType(t); err != nil {
+			return fail(".fields."+field, err)
+		}
+	}
+	return cc, nil
+}
+
+// oneLine keeps the first line of a multi-line library error.
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/psmongo/psmongo/handlers"
+)
+
+// errorHandler renders every error a handler returns as the body DESIGN.md
+// fixes, {"error": {"code", "message"}}. Errors that are not classified
+// become a 500 whose text stays in the log.
+func errorHandler(logger *slog.Logger, bodyLimit int) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		e := clientError(err, bodyLimit)
+		switch {
+		case e.Status >= 500 && e.Status != http.StatusServiceUnavailable:
+			logger.ErrorContext(c.UserContext(), "request failed", requestAttrs(c), slog.Any("error", err))
+		case e.Status == http.StatusServiceUnavailable:
+			logger.WarnContext(c.UserContext(), "request unavailable", requestAttrs(c), slog.Any("error", err))
+		}
+
+		if e.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+		}
+		return c.Status(e.Status).JSON(fiber.Map{
+			"error": fiber.Map{"code": e.Code, "message": e.Message},
+		})
+	}
+}
+
+func clientError(err error, bodyLimit int) *handlers.Error {
+	var he *handlers.Error
+	if errors.As(err, &he) {
+		return he
+	}
+
+	var fe *fiber.Error
+	if !errors.As(err, &fe) {
+		return &handlers.Error{Status: 500, Code: "INTERNAL", Message: "internal server error"}
+	}
+	e := &handlers.Error{Status: fe.Code, Code: codeOf(fe.Code), Message: fe.Message}
+	if fe.Code == http.StatusRequestEntityTooLarge {
+		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)", bodyLimit)
+	}
+	if fe.Code >= 500 {
+		e.Message = "internal server error"
+	}
+	return e
+}
+
+// codeOf names an HTTP status in the error body's code style.
+func codeOf(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "NOT_FOUND"
+	case http.StatusMethodNotAllowed:
+		return "METHOD_NOT_ALLOWED"
+	case http.StatusRequestEntityTooLarge:
+		return "BODY_TOO_LARGE"
+	case http.StatusBadRequest:
+		return "BAD_REQUEST"
+	case http.StatusUnauthorized:
+		return "UNAUTHORIZED"
+	}
+	if status >= 500 {
+		return "INTERNAL"
+	}
+	return "HTTP_" + strconv.Itoa(status)
+}

@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/psmongo/psmongo/hooks"
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+// Server is psmongo assembled: its store, core and HTTP app.
+type Server struct {
+	cfg     *Config
+	log     *slog.Logger
+	store   *Store
+	applier *mongoapply.Applier
+	http    *fiber.App
+}
+
+// New builds the server from cfg: it opens the store and wires the routes,
+// but does not listen. Close releases what it opened.
+func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: logger}
+	var err error
+	if s.store, err = OpenStore(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+
+	if err := s.build(ctx); err != nil {
+		s.store.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(ctx context.Context) error {
+	collections, err := s.collections(ctx)
+	if err != nil {
+		return err
+	}
+
+	s.applier, err = mongoapply.New(ctx, s.store.DB, mongoapply.Config{
+		Collections:    collections,
+		RejectUnlisted: s.cfg.RejectUnlisted,
+		DeadLetter:     s.cfg.MongoDB.DeadLetter,
+		Transactions:   s.cfg.MongoDB.Transactions,
+		Hooks:          hooks.Default,
+		NoDecimal128:   s.store.Embedded(),
+		Logger:         s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("preparing writes: %w", err)
+	}
+	s.log.Info("writes ready", slog.Bool("transactions", s.applier.UsesTransactions()),
+		slog.Int("collections", len(collections)), slog.Any("hooks", hooks.Default.Collections()))
+
+	s.http = fiber.New(fiber.Config{
+		AppName:               "psmongo",
+		BodyLimit:             s.cfg.Server.BodyLimit,
+		ErrorHandler:          errorHandler(s.log, s.cfg.Server.BodyLimit),
+		DisableStartupMessage: true,
+		ReadTimeout:           s.cfg.Server.RequestTimeout + 30*time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	return s.routes()
+}
+
+// collections returns the write rules of the configured collections.
+func (s *Server) collections(ctx context.Context) (map[string]mongoapply.Collection, error) {
+	out := make(map[string]mongoapply.Collection, len(s.cfg.Collections))
+	for name, c := range s.cfg.Collections {
+		out[name] = c.Collection
+	}
+	return out, nil
+}
+
+// HTTP returns the Fiber app, for tests that call it without a listener.
+func (s *Server) HTTP() *fiber.App { return s.http }
+
+// Store returns the store the server writes to.
+func (s *Server) Store() *Store { return s.store }
+
+// Serve listens on the configured address and serves until ctx ends, then
+// shuts down gracefully within server.shutdown_timeout.
+func (s *Server) Serve(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.Server.Host, strconv.Itoa(s.cfg.Server.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln until ctx ends.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	s.log.Info("listening", slog.String("addr", ln.Addr().String()))
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Listener(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.log.Info("shutting down")
+	if err := s.http.ShutdownWithTimeout(s.cfg.Server.ShutdownTimeout); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+// Close releases the store. Call it after Serve returns.
+func (s *Server) Close(ctx context.Context) {
+	s.store.Close(ctx)
+	s.log.Info("stopped")
+}
+
+// Run builds the server from cfg and serves until ctx ends.
+func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	if cfg.File != "" {
+		logger.Info("config loaded", slog.String("file", cfg.File))
+	}
+	s, err := New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	return s.Serve(ctx)
+}

@@ -1,0 +1,48 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+// Error is an error the client sees: an HTTP status and the body
+// {"error": {"code", "message"}}.
+type Error struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter int // seconds; sent as Retry-After when set
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// BadRequest returns a 400 *Error.
+func BadRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: msg}
+}
+
+// Unauthorized returns a 401 *Error.
+func Unauthorized(msg string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
+}
+
+// Unavailable returns a 503 *Error asking the client to retry.
+func Unavailable(msg string) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: msg, RetryAfter: 5}
+}
+
+// applyError turns an error of mongoapply into what the client sees.
+func applyError(err error) error {
+	switch {
+	case errors.Is(err, mongoapply.ErrInvalidRequest):
+		return BadRequest(err.Error())
+	case errors.Is(err, mongoapply.ErrUnavailable):
+		return Unavailable("MongoDB is unavailable; retry the upload")
+	}
+	return err
+}

@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+// Applier applies client writes; *mongoapply.Applier is one.
+type Applier interface {
+	Apply(ctx context.Context, userID string, ops []mongoapply.Op) (*mongoapply.Result, error)
+}
+
+// Upload applies the write batches of PowerSync clients:
+// POST /upload and POST /api/data with {"batch": [op, ...]}.
+type Upload struct {
+	Applier Applier
+	Timeout time.Duration // for the whole batch; none when zero
+}
+
+// Batch handles a batch upload. It answers 200 once every op is applied or
+// stored as rejected, 400 for a malformed batch, and 503 when MongoDB is
+// unavailable, so that the client keeps its queue and retries.
+func (h *Upload) Batch(c *fiber.Ctx) error {
+	// ParseBatch copies what it keeps out of the body, which Fiber reuses.
+	ops, err := mongoapply.ParseBatch(c.Body())
+	if err != nil {
+		return applyError(err)
+	}
+	return h.apply(c, ops)
+}
+
+func (h *Upload) apply(c *fiber.Ctx, ops []mongoapply.Op) error {
+	ctx := c.UserContext()
+	if h.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.Timeout)
+		defer cancel()
+	}
+
+	res, err := h.Applier.Apply(ctx, UserID(c), ops)
+	if err != nil {
+		return applyError(err)
+	}
+	c.Locals(localsOps, len(ops))
+	return c.JSON(res)
+}

@@ -1,0 +1,172 @@
+package mongoapply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+)
+
+// Result is what applying a batch did. Every op of the batch is either
+// counted in Applied or listed in Rejected.
+type Result struct {
+	Applied   int         `json:"applied"`
+	Rejected  []Rejection `json:"rejected"`
+	Unmatched []OpRef     `json:"unmatched,omitempty"` // PATCHes that found no document
+}
+
+// OpRef names one op of a batch.
+type OpRef struct {
+	Index int             `json:"index"`
+	OpID  json.RawMessage `json:"op_id"`
+	Table string          `json:"table"`
+	ID    string          `json:"id"`
+}
+
+// Rejection is an op that was not applied, and why. The ops of a unit
+// refused because of another of its ops carry code UNIT_REJECTED.
+type Rejection struct {
+	OpRef
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Applier applies batches of ops to one MongoDB database.
+type Applier struct {
+	db    *mongo.Database
+	cfg   Config
+	useTx bool
+	log   *slog.Logger
+}
+
+// New returns an Applier for db. With cfg.Transactions auto it asks the
+// server whether it is a replica set; with always it fails if it is not.
+func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) {
+	if cfg.DeadLetter == "" {
+		cfg.DeadLetter = DefaultDeadLetter
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+
+	a := &Applier{db: db, cfg: cfg, log: cfg.Logger.With("component", "mongoapply")}
+	if cfg.Transactions == TxNever {
+		return a, nil
+	}
+
+	replica, err := SupportsTransactions(ctx, db.Client())
+	if err != nil {
+		return nil, err
+	}
+	if !replica && cfg.Transactions == TxAlways {
+		return nil, fmt.Errorf("mongodb.transactions is always, but the deployment is not a replica set")
+	}
+	a.useTx = replica
+	return a, nil
+}
+
+// UsesTransactions reports whether units are written in transactions.
+func (a *Applier) UsesTransactions() bool { return a.useTx }
+
+// SupportsTransactions reports whether the deployment is a replica set or a
+// sharded cluster, the deployments that have transactions.
+func SupportsTransactions(ctx context.Context, client *mongo.Client) (bool, error) {
+	var hello struct {
+		SetName string `bson:"setName"`
+		Msg     string `bson:"msg"`
+	}
+	err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello)
+	if err != nil {
+		return false, classify(fmt.Errorf("asking the deployment for its topology: %w", err))
+	}
+	return hello.SetName != "" || hello.Msg == "isdbgrid", nil
+}
+
+// Apply applies ops as the user userID ("" when uploads are not
+// authenticated). It returns an error wrapping ErrUnavailable when MongoDB
+// failed in a way a retry may fix; units before that one may have been
+// applied, which a retry repeats harmlessly.
+func (a *Applier) Apply(ctx context.Context, userID string, ops []Op) (*Result, error) {
+	res := &Result{Rejected: []Rejection{}}
+	for _, u := range splitUnits(ops) {
+		if err := a.applyUnit(ctx, userID, ops[u.start:u.end], u.start, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// unit is a client transaction: ops[start:end] of a batch.
+type unit struct{ start, end int }
+
+// splitUnits cuts a batch where the transaction id changes. A batch without
+// transaction ids is one unit.
+func splitUnits(ops []Op) []unit {
+	var units []unit
+	for start := 0; start < len(ops); {
+		end := start + 1
+		for end < len(ops) && ops[end].TxID == ops[start].TxID {
+			end++
+		}
+		units = append(units, unit{start, end})
+		start = end
+	}
+	return units
+}
+
+// applyUnit validates and writes one unit; offset is its index in the batch.
+func (a *Applier) applyUnit(ctx context.Context, userID string, ops []Op, offset int, res *Result) error {
+	writes, r, err := a.validate(ctx, userID, ops)
+	if err != nil {
+		return err
+	}
+	if r != nil {
+		return a.refuse(ctx, userID, ops, offset, *r, 0, res)
+	}
+
+	out, err := a.writeUnit(ctx, writes)
+	for _, i := range out.unmatched {
+		res.Unmatched = append(res.Unmatched, ref(&ops[i], offset+i))
+	}
+	var refused *writeRefused
+	if errors.As(err, &refused) {
+		res.Applied += refused.applied
+		return a.refuse(ctx, userID, ops, offset, refused.refusal, refused.applied, res)
+	}
+	if err != nil {
+		return err
+	}
+	res.Applied += out.applied
+	return nil
+}
+
+// refuse stores a refused unit in the dead-letter collection and lists its
+// ops that were not applied, the ones from applied on.
+func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset int, r refusal, applied int, res *Result) error {
+	if err := a.deadLetter(ctx, userID, ops, r, applied); err != nil {
+		return err
+	}
+	a.log.WarnContext(ctx, "unit rejected",
+		slog.String("code", r.code), slog.String("table", ops[r.index].Table),
+		slog.Int("op_index", offset+r.index), slog.Int("ops", len(ops)),
+		slog.Int("applied", applied), slog.String("user_id", userID))
+
+	for i := applied; i < len(ops); i++ {
+		rej := Rejection{OpRef: ref(&ops[i], offset+i), Code: r.code, Message: r.message}
+		if i != r.index {
+			rej.Code = CodeUnitRejected
+			rej.Message = fmt.Sprintf("not applied: op %d of the same transaction was rejected", offset+r.index)
+		}
+		res.Rejected = append(res.Rejected, rej)
+	}
+	return nil
+}
+
+func ref(op *Op, index int) OpRef {
+	return OpRef{Index: index, OpID: op.OpID, Table: op.Table, ID: op.ID}
+}

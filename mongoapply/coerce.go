@@ -1,0 +1,375 @@
+package mongoapply
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+)
+
+// typeError is a value that cannot be restored to its field's type.
+type typeError struct {
+	field string
+	msg   string
+}
+
+func (e *typeError) Error() string {
+	return fmt.Sprintf("field %q: %s", e.field, e.msg)
+}
+
+// restore returns v, a JSON value as decoded by decodeJSON, as the BSON-ready
+// value of type t. An empty t keeps the JSON type. null stays null whatever
+// the type, since SQLite columns are nullable.
+func restore(field string, v any, t FieldType) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+
+	out, err := restoreValue(v, t)
+	if err != nil {
+		return nil, &typeError{field: field, msg: err.Error()}
+	}
+	return out, nil
+}
+
+func restoreValue(v any, t FieldType) (any, error) {
+	switch t {
+	case "":
+		return plain(v)
+	case FieldBool:
+		return toBool(v)
+	case FieldDate:
+		return toDate(v)
+	case FieldInt:
+		return toInt(v, 32)
+	case FieldLong:
+		return toInt(v, 64)
+	case FieldDouble:
+		return toDouble(v)
+	case FieldDecimal:
+		return toDecimal(v)
+	case FieldObject:
+		return toJSONKind(v, "object")
+	case FieldArray:
+		return toJSONKind(v, "array")
+	case FieldObjectID:
+		return toObjectID(v)
+	case FieldString:
+		return toString(v)
+	}
+	return nil, fmt.Errorf("unknown field type %q", t)
+}
+
+// plain converts a JSON value keeping its JSON type: numbers become int32,
+// int64 or double as they fit, integers beyond int64 an exact Decimal128.
+func plain(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return plainNumber(v)
+	case map[string]any:
+		return plainObject(v)
+	case []any:
+		out := make(bson.A, len(v))
+		for i, e := range v {
+			c, err := plain(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func plainNumber(n json.Number) (any, error) {
+	s := n.String()
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if i >= math.MinInt32 && i <= math.MaxInt32 {
+				return int32(i), nil
+			}
+			return i, nil
+		}
+		return primitive.ParseDecimal128(s)
+	}
+	return finiteFloat(s)
+}
+
+// plainObject converts a nested object with its keys in sorted order, so
+// that equal objects are equal documents in MongoDB.
+func plainObject(m map[string]any) (bson.D, error) {
+	out := make(bson.D, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		if err := checkKey(k); err != nil {
+			return nil, err
+		}
+		c, err := plain(m[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out = append(out, bson.E{Key: k, Value: c})
+	}
+	return out, nil
+}
+
+func toBool(v any) (any, error) {
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case json.Number:
+		return boolText(v.String())
+	case string:
+		return boolText(strings.TrimSpace(v))
+	}
+	return nil, mismatch(v, "bool")
+}
+
+func boolText(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "1.0", "true":
+		return true, nil
+	case "0", "0.0", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("cannot restore %s as bool (want 0, 1, true or false)", quoteShort(s))
+}
+
+// dateLayouts are the text forms a date arrives in: SQLite's datetime(),
+// with and without fractional seconds, its date(), and ISO forms without a
+// zone, which are taken as UTC like SQLite does. RFC 3339 is tried first.
+var dateLayouts = []string{
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+func toDate(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return dateText(strings.TrimSpace(v))
+	case json.Number:
+		ms, err := exactInt(v.String(), 64)
+		if err != nil {
+			return nil, fmt.Errorf("cannot restore %s as date (want Unix milliseconds)", v)
+		}
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	return nil, mismatch(v, "date")
+}
+
+// dateText parses a date; BSON keeps milliseconds, so finer digits go.
+func dateText(s string) (any, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Truncate(time.Millisecond), nil
+		}
+	}
+	for _, layout := range dateLayouts {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.Truncate(time.Millisecond), nil
+		}
+	}
+	return nil, fmt.Errorf("cannot restore %s as date (want YYYY-MM-DD HH:MM:SS, RFC 3339 or Unix milliseconds)", quoteShort(s))
+}
+
+func toInt(v any, bits int) (any, error) {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = v.String()
+	case string:
+		s = strings.TrimSpace(v)
+	case bool:
+		s = map[bool]string{false: "0", true: "1"}[v]
+	default:
+		return nil, mismatch(v, intName(bits))
+	}
+
+	i, err := exactInt(s, bits)
+	if err != nil {
+		return nil, fmt.Errorf("cannot restore %s as %s: %v", quoteShort(s), intName(bits), err)
+	}
+	if bits == 32 {
+		return int32(i), nil
+	}
+	return i, nil
+}
+
+func intName(bits int) string {
+	if bits == 32 {
+		return "int"
+	}
+	return "long"
+}
+
+// exactInt parses s as an integer of the given size, accepting forms such
+// as "7.0" or "1e3" that are whole numbers, and refusing any it would round.
+func exactInt(s string, bits int) (int64, error) {
+	if i, err := strconv.ParseInt(s, 10, bits); err == nil {
+		return i, nil
+	}
+
+	r, ok := new(big.Rat).SetString(s)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("not a number")
+	case !r.IsInt():
+		return 0, fmt.Errorf("not a whole number")
+	}
+	n := r.Num()
+	if !n.IsInt64() || n.BitLen() > bits-1 {
+		return 0, fmt.Errorf("out of range for %d bits", bits)
+	}
+	return n.Int64(), nil
+}
+
+func toDouble(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return finiteFloat(v.String())
+	case string:
+		f, err := finiteFloat(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("cannot restore %s as double", quoteShort(v))
+		}
+		return f, nil
+	}
+	return nil, mismatch(v, "double")
+}
+
+func finiteFloat(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("%s is not a finite number", quoteShort(s))
+	}
+	return f, nil
+}
+
+// toDecimal restores a decimal from the text the client sent, so that
+// "0.10" and 19.99 keep every digit.
+func toDecimal(v any) (any, error) {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = v.String()
+	case string:
+		s = strings.TrimSpace(v)
+	default:
+		return nil, mismatch(v, "decimal")
+	}
+
+	// ParseDecimal128 also takes "NaN" and "Infinity", which no SQLite
+	// number spells; refuse them as text that is not a number.
+	d, err := primitive.ParseDecimal128(s)
+	if err != nil || strings.ContainsAny(strings.ToLower(s), "in") {
+		return nil, fmt.Errorf("cannot restore %s as decimal", quoteShort(s))
+	}
+	return d, nil
+}
+
+// toJSONKind restores an object or array that SQLite kept as JSON text.
+func toJSONKind(v any, kind string) (any, error) {
+	if s, ok := v.(string); ok {
+		decoded, err := decodeJSON([]byte(s))
+		if err != nil {
+			return nil, fmt.Errorf("cannot restore as %s: %v", kind, err)
+		}
+		v = decoded
+	}
+
+	switch v.(type) {
+	case map[string]any:
+		if kind == "object" {
+			return plain(v)
+		}
+	case []any:
+		if kind == "array" {
+			return plain(v)
+		}
+	}
+	return nil, mismatch(v, kind)
+}
+
+func toObjectID(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, mismatch(v, "objectid")
+	}
+	id, err := primitive.ObjectIDFromHex(s)
+	if err != nil {
+		return nil, fmt.Errorf("cannot restore %s as objectid (want 24 hex digits)", quoteShort(s))
+	}
+	return id, nil
+}
+
+func toString(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	}
+	return nil, mismatch(v, "string")
+}
+
+func mismatch(v any, want string) error {
+	return fmt.Errorf("cannot restore a JSON %s as %s", jsonKind(v), want)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return "null"
+}
+
+// quoteShort quotes a client value for an error message, cut short so that
+// a message never carries a whole document.
+func quoteShort(s string) string {
+	const max = 40
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// hasDecimal reports whether v is or holds a Decimal128.
+func hasDecimal(v any) bool {
+	switch v := v.(type) {
+	case primitive.Decimal128:
+		return true
+	case bson.D:
+		for _, e := range v {
+			if hasDecimal(e.Value) {
+				return true
+			}
+		}
+	case bson.A:
+		for _, e := range v {
+			if hasDecimal(e) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,61 @@
+package mongoapply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
+)
+
+// ErrUnavailable means MongoDB could not be reached, or answered with an
+// error that a retry may not meet. Units before the failing one may have
+// been written; since every op is idempotent, the client retries the batch.
+var ErrUnavailable = errors.New("mongodb unavailable")
+
+// transientCodes are server error codes that mean "try again": shutdowns,
+// elections, network trouble and time limits.
+var transientCodes = map[int32]bool{
+	6: true, 7: true, 89: true, 91: true, 189: true, 262: true, 9001: true,
+	10107: true, 11600: true, 11602: true, 13435: true, 13436: true,
+}
+
+// classify wraps err with ErrUnavailable when a retry may succeed.
+func classify(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) || !isTransient(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+func isTransient(err error) bool {
+	var labeled mongo.LabeledError
+	if errors.As(err, &labeled) &&
+		(labeled.HasErrorLabel("RetryableWriteError") ||
+			labeled.HasErrorLabel("TransientTransactionError") ||
+			labeled.HasErrorLabel("UnknownTransactionCommitResult")) {
+		return true
+	}
+
+	var selection topology.ServerSelectionError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, context.Canceled),
+		errors.Is(err, mongo.ErrClientDisconnected),
+		errors.As(err, &selection),
+		mongo.IsNetworkError(err),
+		mongo.IsTimeout(err):
+		return true
+	}
+
+	var server mongo.ServerError
+	if errors.As(err, &server) {
+		for code := range transientCodes {
+			if server.HasErrorCode(int(code)) {
+				return true
+			}
+		}
+	}
+	return false
+}

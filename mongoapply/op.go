@@ -1,0 +1,264 @@
+package mongoapply
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/psmongo/psmongo/hooks"
+)
+
+// ErrInvalidRequest means the request itself is malformed: it is not JSON,
+// has no batch, or an op lacks what every op needs. Nothing was written. The
+// error text names the op index and the problem and is safe to show.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// Op is one client write as received.
+type Op struct {
+	Kind  hooks.Kind
+	Table string
+	ID    string
+	Data  map[string]any  // JSON values: string, json.Number, bool, nil, map, slice
+	OpID  json.RawMessage // as sent, or nil
+	TxID  string          // "" when the op carries no transaction id
+	Raw   json.RawMessage // the whole op as received, kept for the dead-letter collection
+
+	Metadata string // the client's _metadata string, if any
+}
+
+// ParseBatch reads a request body of the form {"batch": [op, ...]}.
+// An error wraps ErrInvalidRequest.
+func ParseBatch(body []byte) ([]Op, error) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, invalidf("body is not a JSON object: %v", jsonProblem(err))
+	}
+
+	raw, ok := req["batch"]
+	if !ok {
+		return nil, invalidf("body has no \"batch\" array")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		return nil, invalidf("\"batch\" is not an array")
+	}
+
+	ops := make([]Op, len(items))
+	for i, item := range items {
+		op, err := parseOp(item, "")
+		if err != nil {
+			return nil, invalidf("op %d: %v", i, err)
+		}
+		ops[i] = op
+	}
+	return ops, nil
+}
+
+// ParseOne reads the body of a single-op request, {"table", "id", "data"},
+// whose kind comes from the HTTP method. An error wraps ErrInvalidRequest.
+func ParseOne(kind hooks.Kind, body []byte) (Op, error) {
+	op, err := parseOp(body, kind)
+	if err != nil {
+		return Op{}, invalidf("%v", err)
+	}
+	return op, nil
+}
+
+// parseOp reads one op. kind, when set, is the op's kind and "op" is not
+// required.
+func parseOp(raw json.RawMessage, kind hooks.Kind) (Op, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return Op{}, fmt.Errorf("not a JSON object")
+	}
+
+	op := Op{Kind: kind, Raw: raw}
+	steps := []func(map[string]json.RawMessage, *Op) error{
+		readKind, readTable, readData, readID, readIDs, readMetadata,
+	}
+	for _, step := range steps {
+		if err := step(fields, &op); err != nil {
+			return Op{}, err
+		}
+	}
+	return op, nil
+}
+
+func readKind(f map[string]json.RawMessage, op *Op) error {
+	raw, ok := f["op"]
+	if !ok {
+		if op.Kind != "" {
+			return nil
+		}
+		return fmt.Errorf("missing \"op\"")
+	}
+
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("\"op\" is not a string")
+	}
+	switch k := hooks.Kind(strings.ToUpper(s)); k {
+	case hooks.Put, hooks.Patch, hooks.Delete:
+		if op.Kind != "" && op.Kind != k {
+			return fmt.Errorf("\"op\" is %s but the request method is %s", k, op.Kind)
+		}
+		op.Kind = k
+		return nil
+	}
+	return fmt.Errorf("unknown op %q (want PUT, PATCH or DELETE)", s)
+}
+
+func readTable(f map[string]json.RawMessage, op *Op) error {
+	for _, key := range []string{"table", "type"} {
+		raw, ok := f[key]
+		if !ok || isNull(raw) {
+			continue
+		}
+		if err := json.Unmarshal(raw, &op.Table); err != nil {
+			return fmt.Errorf("%q is not a string", key)
+		}
+		if op.Table == "" {
+			return fmt.Errorf("%q is empty", key)
+		}
+		return nil
+	}
+	return fmt.Errorf("missing \"table\" (or \"type\")")
+}
+
+func readData(f map[string]json.RawMessage, op *Op) error {
+	for _, key := range []string{"data", "opData", "op_data"} {
+		raw, ok := f[key]
+		if !ok || isNull(raw) {
+			continue
+		}
+		v, err := decodeJSON(raw)
+		if err != nil {
+			return fmt.Errorf("%q: %v", key, err)
+		}
+		data, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%q is not an object", key)
+		}
+		op.Data = data
+		return nil
+	}
+	return nil
+}
+
+func readID(f map[string]json.RawMessage, op *Op) error {
+	id, err := idString(f["id"])
+	if err != nil {
+		return err
+	}
+	if id == "" && op.Data != nil {
+		id, err = idValue(op.Data["id"])
+		if err != nil {
+			return err
+		}
+	}
+	if id == "" {
+		return fmt.Errorf("missing \"id\"")
+	}
+	op.ID = id
+	return nil
+}
+
+// readIDs reads the optional op_id and transaction id.
+func readIDs(f map[string]json.RawMessage, op *Op) error {
+	if raw, ok := f["op_id"]; ok && !isNull(raw) {
+		op.OpID = raw
+	}
+	for _, key := range []string{"tx_id", "transactionId"} {
+		raw, ok := f[key]
+		if !ok || isNull(raw) {
+			continue
+		}
+		id, err := idString(raw)
+		if err != nil {
+			return fmt.Errorf("%q: %v", key, err)
+		}
+		op.TxID = id
+		return nil
+	}
+	return nil
+}
+
+func readMetadata(f map[string]json.RawMessage, op *Op) error {
+	raw, ok := f["metadata"]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &op.Metadata); err != nil {
+		// PowerSync sends a string; keep any other JSON as its text.
+		op.Metadata = string(raw)
+	}
+	return nil
+}
+
+// idString reads an id sent as a JSON string or number.
+func idString(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return "", nil
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return "", err
+	}
+	return idValue(v)
+}
+
+func idValue(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	}
+	return "", fmt.Errorf("\"id\" is not a string or number")
+}
+
+// decodeJSON decodes one JSON value, keeping numbers exact as json.Number.
+func decodeJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %v", jsonProblem(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("invalid JSON: trailing data")
+	}
+	return v, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// jsonProblem describes a JSON syntax error without quoting the input.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Sprintf("%s at byte %d", syntax.Error(), syntax.Offset)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return "unexpected " + typ.Value
+	}
+	return err.Error()
+}
+
+// requestError is a malformed request; its text is meant for the client.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string        { return e.msg }
+func (e *requestError) Is(target error) bool { return target == ErrInvalidRequest }
+
+func invalidf(format string, args ...any) error {
+	return &requestError{msg: fmt.Sprintf(format, args...)}
+}

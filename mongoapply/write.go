@@ -1,0 +1,166 @@
+package mongoapply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/psmongo/psmongo/hooks"
+)
+
+// outcome is what writing a unit did.
+type outcome struct {
+	applied   int   // ops of the unit now in MongoDB, from the first
+	unmatched []int // unit indexes of PATCHes that matched no document
+}
+
+// writeRefused is MongoDB refusing one write of a unit, such as a document
+// validation failure or a duplicate key.
+type writeRefused struct {
+	refusal
+	applied int // ops before it that were written
+}
+
+func (e *writeRefused) Error() string { return e.code + ": " + e.message }
+
+// writeUnit writes a validated unit, in a transaction when the deployment
+// has them. A *writeRefused error means MongoDB refused one of its writes;
+// in a transaction nothing of the unit was then written.
+func (a *Applier) writeUnit(ctx context.Context, writes []write) (outcome, error) {
+	if !a.useTx {
+		return a.writeRuns(ctx, writes)
+	}
+
+	sess, err := a.db.Client().StartSession()
+	if err != nil {
+		return outcome{}, classify(fmt.Errorf("starting session: %w", err))
+	}
+	defer sess.EndSession(ctx)
+
+	var out outcome
+	_, err = sess.WithTransaction(ctx, func(sc mongo.SessionContext) (any, error) {
+		var err error
+		out, err = a.writeRuns(sc, writes)
+		return nil, err
+	})
+	var refused *writeRefused
+	if errors.As(err, &refused) {
+		refused.applied = 0 // the transaction was aborted
+		return outcome{}, refused
+	}
+	if err != nil {
+		return outcome{}, classify(fmt.Errorf("writing in a transaction: %w", err))
+	}
+	return out, nil
+}
+
+// writeRuns writes each run of consecutive ops on one collection as one
+// ordered bulk write.
+func (a *Applier) writeRuns(ctx context.Context, writes []write) (outcome, error) {
+	var out outcome
+	for start := 0; start < len(writes); {
+		end := start + 1
+		for end < len(writes) && writes[end].collection == writes[start].collection {
+			end++
+		}
+
+		unmatched, err := a.writeRun(ctx, writes[start:end], start)
+		out.unmatched = append(out.unmatched, unmatched...)
+		if err != nil {
+			out.applied = start
+			var refused *writeRefused
+			if errors.As(err, &refused) {
+				refused.applied += start
+				out.applied = refused.applied
+			}
+			return out, err
+		}
+		start = end
+	}
+	out.applied = len(writes)
+	return out, nil
+}
+
+// writeRun writes ops on one collection; offset is the index of the run's
+// first op in its unit.
+func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int, error) {
+	models := make([]mongo.WriteModel, 0, len(run))
+	modelIndex := make([]int, 0, len(run)) // run index of each model
+	for i, w := range run {
+		if w.model != nil {
+			models = append(models, w.model)
+			modelIndex = append(modelIndex, i)
+		}
+	}
+	if len(models) == 0 {
+		return nil, nil
+	}
+
+	coll := a.db.Collection(run[0].collection)
+	res, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	if err != nil {
+		return nil, runError(err, modelIndex, offset)
+	}
+	return a.unmatchedPatches(ctx, coll, run, res, offset)
+}
+
+// runError turns a bulk write error into a *writeRefused when MongoDB
+// refused a document, and classifies anything else.
+func runError(err error, modelIndex []int, offset int) error {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil ||
+		isTransient(err) {
+		return classify(fmt.Errorf("bulk write: %w", err))
+	}
+
+	we := bwe.WriteErrors[0]
+	at := modelIndex[we.Index]
+	code := CodeWriteRejected
+	switch we.Code {
+	case 121:
+		code = CodeDocumentValidation
+	case 11000, 11001:
+		code = CodeDuplicateKey
+	}
+	msg := fmt.Sprintf("MongoDB refused the write (code %d): %s", we.Code, errorMessage(errors.New(we.Message)))
+	return &writeRefused{refusal: refusal{index: offset + at, code: code, message: msg}, applied: at}
+}
+
+// unmatchedPatches finds the PATCHes of a run that matched no document.
+// The counts of the bulk write say whether there are any; only then is
+// each PATCHed document looked up.
+func (a *Applier) unmatchedPatches(ctx context.Context, coll *mongo.Collection, run []write, res *mongo.BulkWriteResult, offset int) ([]int, error) {
+	var puts, patches int64
+	for _, w := range run {
+		switch {
+		case w.model == nil:
+		case w.op.Kind == hooks.Put:
+			puts++
+		case w.op.Kind == hooks.Patch:
+			patches++
+		}
+	}
+	matchedPatches := res.MatchedCount - (puts - int64(len(res.UpsertedIDs)))
+	if patches == 0 || matchedPatches >= patches {
+		return nil, nil
+	}
+
+	var unmatched []int
+	for i, w := range run {
+		if w.model == nil || w.op.Kind != hooks.Patch {
+			continue
+		}
+		n, err := coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: w.id}})
+		if err != nil {
+			return nil, classify(fmt.Errorf("checking unmatched patch: %w", err))
+		}
+		if n == 0 {
+			unmatched = append(unmatched, offset+i)
+		}
+	}
+	return unmatched, nil
+}
