@@ -52,7 +52,6 @@ func (s *Server) build(ctx context.Context) error {
 		DeadLetter:     s.cfg.MongoDB.DeadLetter,
 		Transactions:   s.cfg.MongoDB.Transactions,
 		Hooks:          hooks.Default,
-		NoDecimal128:   s.store.Embedded(),
 		Logger:         s.log,
 	})
 	if err != nil {

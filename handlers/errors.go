@@ -14,12 +14,19 @@ type Error struct {
 	Status     int
 	Code       string
 	Message    string
-	RetryAfter int // seconds; sent as Retry-After when set
+	RetryAfter int   // seconds; sent as Retry-After when set
+	Err        error // the cause, for the log; never sent
 }
 
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, e.Code, e.Err)
+	}
 	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // BadRequest returns a 400 *Error.
 func BadRequest(msg string) *Error {
@@ -42,7 +49,9 @@ func applyError(err error) error {
 	case errors.Is(err, mongoapply.ErrInvalidRequest):
 		return BadRequest(err.Error())
 	case errors.Is(err, mongoapply.ErrUnavailable):
-		return Unavailable("MongoDB is unavailable; retry the upload")
+		e := Unavailable("MongoDB is unavailable; retry the upload")
+		e.Err = err
+		return e
 	}
 	return err
 }

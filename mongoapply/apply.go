@@ -38,14 +38,16 @@ type Rejection struct {
 
 // Applier applies batches of ops to one MongoDB database.
 type Applier struct {
-	db    *mongo.Database
-	cfg   Config
-	useTx bool
-	log   *slog.Logger
+	db        *mongo.Database
+	cfg       Config
+	useTx     bool
+	noDecimal bool // the server cannot store Decimal128
+	log       *slog.Logger
 }
 
-// New returns an Applier for db. With cfg.Transactions auto it asks the
-// server whether it is a replica set; with always it fails if it is not.
+// New returns an Applier for db. It asks the server what it supports: with
+// cfg.Transactions auto, units use transactions where the deployment is a
+// replica set; with always, New fails where it is not.
 func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) {
 	if cfg.DeadLetter == "" {
 		cfg.DeadLetter = DefaultDeadLetter
@@ -53,38 +55,46 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-
 	a := &Applier{db: db, cfg: cfg, log: cfg.Logger.With("component", "mongoapply")}
-	if cfg.Transactions == TxNever {
-		return a, nil
-	}
 
-	replica, err := SupportsTransactions(ctx, db.Client())
+	caps, err := Probe(ctx, db.Client())
 	if err != nil {
 		return nil, err
 	}
-	if !replica && cfg.Transactions == TxAlways {
+	if !caps.Transactions && cfg.Transactions == TxAlways {
 		return nil, fmt.Errorf("mongodb.transactions is always, but the deployment is not a replica set")
 	}
-	a.useTx = replica
+	a.useTx = caps.Transactions && cfg.Transactions != TxNever
+	a.noDecimal = caps.FerretDB
 	return a, nil
 }
 
 // UsesTransactions reports whether units are written in transactions.
 func (a *Applier) UsesTransactions() bool { return a.useTx }
 
-// SupportsTransactions reports whether the deployment is a replica set or a
-// sharded cluster, the deployments that have transactions.
-func SupportsTransactions(ctx context.Context, client *mongo.Client) (bool, error) {
+// Capabilities is what a deployment supports, as far as writes care.
+type Capabilities struct {
+	Transactions bool // a replica set or a sharded cluster
+	FerretDB     bool // FerretDB, such as the embedded store: no Decimal128
+}
+
+// Probe asks the deployment what it supports.
+func Probe(ctx context.Context, client *mongo.Client) (Capabilities, error) {
+	admin := client.Database("admin")
 	var hello struct {
 		SetName string `bson:"setName"`
 		Msg     string `bson:"msg"`
 	}
-	err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello)
-	if err != nil {
-		return false, classify(fmt.Errorf("asking the deployment for its topology: %w", err))
+	if err := admin.RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello); err != nil {
+		return Capabilities{}, classify(fmt.Errorf("asking the deployment for its topology: %w", err))
 	}
-	return hello.SetName != "" || hello.Msg == "isdbgrid", nil
+
+	var build bson.M
+	if err := admin.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&build); err != nil {
+		return Capabilities{}, classify(fmt.Errorf("asking the deployment for its build: %w", err))
+	}
+	_, ferret := build["ferretdbVersion"]
+	return Capabilities{Transactions: hello.SetName != "" || hello.Msg == "isdbgrid", FerretDB: ferret}, nil
 }
 
 // Apply applies ops as the user userID ("" when uploads are not

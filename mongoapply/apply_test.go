@@ -29,7 +29,6 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if cfg.Transactions == "" {
 		cfg.Transactions = TxAuto
 	}
-	cfg.NoDecimal128 = devstoretest.Embedded()
 	a, err := New(t.Context(), db, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -163,4 +163,3 @@ func decode(t *testing.T, s string) any {
 }
 
 func decimalEqual(a, b primitive.Decimal128) bool { return a.String() == b.String() }
-

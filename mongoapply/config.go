@@ -90,10 +90,6 @@ type Config struct {
 	// Hooks holds the per-collection hooks; nil means none.
 	Hooks *hooks.Registry
 
-	// NoDecimal128 refuses decimal values with code UNSUPPORTED_TYPE, for
-	// the embedded store, which cannot hold them.
-	NoDecimal128 bool
-
 	// Logger receives the applier's log lines; nil discards them.
 	Logger *slog.Logger
 }

@@ -124,8 +124,8 @@ func (a *Applier) restoreData(op *Op, rules Collection) (map[string]any, *refusa
 		if err != nil {
 			return nil, &refusal{code: CodeTypeMismatch, message: err.Error()}
 		}
-		if a.cfg.NoDecimal128 && hasDecimal(v) {
-			msg := fmt.Sprintf("field %q: the embedded development store cannot hold decimal values", k)
+		if a.noDecimal && hasDecimal(v) {
+			msg := fmt.Sprintf("field %q: this deployment (FerretDB) cannot hold decimal values", k)
 			return nil, &refusal{code: CodeUnsupportedType, message: msg}
 		}
 		data[k] = v

@@ -1,0 +1,104 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/devstore/devstoretest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(devstoretest.Main(m))
+}
+
+// testServer is psmongo built from a config, on a database of the test's own.
+type testServer struct {
+	*app.Server
+	URL string // of a real listener on 127.0.0.1
+}
+
+// newServer builds the server from configYAML plus the environment the test
+// set, against uri ("" for the shared test deployment), and serves it on a
+// loopback listener until the test ends.
+func newServer(t *testing.T, uri, configYAML string) *testServer {
+	t.Helper()
+	if uri == "" {
+		uri = devstoretest.URI()
+		devstoretest.Database(t) // dropped when the test ends
+	}
+	t.Setenv("PSMONGO_MONGODB_URI", uri)
+	t.Setenv("PSMONGO_MONGODB_DATABASE", devstoretest.DatabaseName(t))
+	t.Setenv("PSMONGO_DATA_DIR", t.TempDir())
+	if os.Getenv("PSMONGO_AUTH_UPLOAD_MODE") == "" {
+		t.Setenv("PSMONGO_AUTH_UPLOAD_MODE", "none")
+	}
+
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.LoadConfig(file)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	s, err := app.New(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	return serve(t, s)
+}
+
+func serve(t *testing.T, s *app.Server) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeListener(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		s.Close(context.Background())
+	})
+	return &testServer{Server: s, URL: "http://" + ln.Addr().String()}
+}
+
+// do sends a request to the real listener and returns status and body.
+func (s *testServer) do(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
