@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -21,6 +22,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		}
 	}
 
+	s.metrics.observe(c, time.Since(start))
 	s.log.InfoContext(c.UserContext(), "request", requestAttrs(c),
 		slog.Int("status", c.Response().StatusCode()),
 		slog.Duration("duration", time.Since(start)),
@@ -44,11 +46,15 @@ func (s *Server) logPanic(c *fiber.Ctx, p any) {
 }
 
 // uploadAuth returns the middleware that identifies the uploading user.
-func (s *Server) uploadAuth() (fiber.Handler, error) {
+func (s *Server) uploadAuth() fiber.Handler {
 	switch s.cfg.Auth.UploadMode {
 	case UploadNone:
-		return func(c *fiber.Ctx) error { return c.Next() }, nil
+		return func(c *fiber.Ctx) error { return c.Next() }
+	case UploadUpstream:
+		return handlers.Authenticate(s.auth.Upstream)
 	}
-	// TODO(#3): the powersync and upstream upload modes.
-	return nil, fmt.Errorf("config: auth.upload.mode: %q is not available yet", s.cfg.Auth.UploadMode)
+	audience := s.cfg.PowerSyncURL
+	return handlers.Authenticate(handlers.VerifierFunc(func(_ context.Context, token string) (string, error) {
+		return s.auth.Keys.Verify(token, audience, time.Now())
+	}))
 }

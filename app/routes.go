@@ -11,10 +11,10 @@ import (
 func (s *Server) routes() error {
 	health := &handlers.Health{DB: s.store}
 	upload := &handlers.Upload{Applier: s.applier, Timeout: s.cfg.Server.RequestTimeout}
-	authUpload, err := s.uploadAuth()
-	if err != nil {
-		return err
-	}
+	jwks := &handlers.JWKS{Keys: s.auth.Keys}
+	token := &handlers.Token{Mode: s.cfg.Auth.TokenMode, Issuer: s.auth.Signer,
+		Upstream: s.auth.Upstream, PowerSyncURL: s.cfg.PowerSyncURL}
+	authUpload := s.uploadAuth()
 
 	f := s.http
 	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
@@ -23,6 +23,12 @@ func (s *Server) routes() error {
 
 	f.Get("/healthz", health.Live)
 	f.Get("/readyz", health.Ready)
+	f.Get("/metrics", s.metricsHandler())
+
+	f.Get("/jwks", jwks.Serve)
+	f.Get("/api/auth/keys", jwks.Serve)
+	f.Get("/token", token.Issue)
+	f.Get("/api/auth/token", token.Issue)
 
 	f.Post("/upload", authUpload, upload.Batch)
 	f.Post("/api/data", authUpload, upload.Batch)

@@ -20,14 +20,16 @@ type Server struct {
 	cfg     *Config
 	log     *slog.Logger
 	store   *Store
+	auth    *Auth
 	applier *mongoapply.Applier
+	metrics *metrics
 	http    *fiber.App
 }
 
 // New builds the server from cfg: it opens the store and wires the routes,
 // but does not listen. Close releases what it opened.
 func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: logger}
+	s := &Server{cfg: cfg, log: logger, metrics: newMetrics()}
 	var err error
 	if s.store, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
@@ -41,6 +43,10 @@ func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error)
 }
 
 func (s *Server) build(ctx context.Context) error {
+	var err error
+	if s.auth, err = loadAuth(ctx, s.cfg, s.log); err != nil {
+		return err
+	}
 	collections, err := s.collections(ctx)
 	if err != nil {
 		return err

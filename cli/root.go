@@ -39,6 +39,8 @@ func newRootCommand() *cobra.Command {
 
 	root.AddCommand(
 		newServeCommand(),
+		newKeysCommand(),
+		newTokenCommand(),
 		newVersionCommand(),
 	)
 	return root

@@ -41,10 +41,10 @@ func (h *Upload) apply(c *fiber.Ctx, ops []mongoapply.Op) error {
 		defer cancel()
 	}
 
+	c.Locals(localsOps, len(ops))
 	res, err := h.Applier.Apply(ctx, UserID(c), ops)
 	if err != nil {
 		return applyError(err)
 	}
-	c.Locals(localsOps, len(ops))
 	return c.JSON(res)
 }
