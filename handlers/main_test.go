@@ -36,10 +36,8 @@ func newServer(t *testing.T, uri, configYAML string) *testServer {
 	}
 	t.Setenv("PSMONGO_MONGODB_URI", uri)
 	t.Setenv("PSMONGO_MONGODB_DATABASE", devstoretest.DatabaseName(t))
-	t.Setenv("PSMONGO_DATA_DIR", t.TempDir())
-	if os.Getenv("PSMONGO_AUTH_UPLOAD_MODE") == "" {
-		t.Setenv("PSMONGO_AUTH_UPLOAD_MODE", "none")
-	}
+	setDefaultEnv(t, "PSMONGO_DATA_DIR", t.TempDir())
+	setDefaultEnv(t, "PSMONGO_AUTH_UPLOAD_MODE", "none")
 
 	file := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(file, []byte(configYAML), 0o600); err != nil {
@@ -101,4 +99,13 @@ func (s *testServer) do(t *testing.T, method, path, body string, header map[stri
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// setDefaultEnv sets an environment variable for the test unless the test
+// set it already.
+func setDefaultEnv(t *testing.T, name, value string) {
+	t.Helper()
+	if os.Getenv(name) == "" {
+		t.Setenv(name, value)
+	}
 }
