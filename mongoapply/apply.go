@@ -53,7 +53,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 		cfg.DeadLetter = DefaultDeadLetter
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = discardLogger()
 	}
 	a := &Applier{db: db, cfg: cfg, log: cfg.Logger.With("component", "mongoapply")}
 
@@ -179,4 +179,8 @@ func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset in
 
 func ref(op *Op, index int) OpRef {
 	return OpRef{Index: index, OpID: op.OpID, Table: op.Table, ID: op.ID}
+}
+
+func discardLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

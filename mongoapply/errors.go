@@ -3,7 +3,6 @@ package mongoapply
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
@@ -21,13 +20,22 @@ var transientCodes = map[int32]bool{
 	10107: true, 11600: true, 11602: true, 13435: true, 13436: true,
 }
 
-// classify wraps err with ErrUnavailable when a retry may succeed.
+// classify marks err as ErrUnavailable when a retry may succeed.
 func classify(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) || !isTransient(err) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return &unavailableError{err: err}
 }
+
+// unavailableError is ErrUnavailable with its cause. It unwraps to the cause
+// alone because the driver walks single Unwrap chains to find error labels,
+// such as the TransientTransactionError that makes it retry a transaction.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return "mongodb unavailable: " + e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 func isTransient(err error) bool {
 	var labeled mongo.LabeledError
