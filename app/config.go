@@ -160,6 +160,11 @@ func LoadConfig(file string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range sortedKeys(cfg.Collections) {
+		if err := mongoapply.CheckCollectionName(name, cfg.MongoDB.DeadLetter); err != nil {
+			return nil, fmt.Errorf("config: collections.%s: %v", name, err)
+		}
+	}
 	return cfg, nil
 }
 

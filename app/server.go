@@ -77,13 +77,57 @@ func (s *Server) build(ctx context.Context) error {
 	return s.routes()
 }
 
-// collections returns the write rules of the configured collections.
+// collections returns the write rules of the configured collections. A
+// collection with schema: validators takes its field types from its
+// $jsonSchema validator, read now; fields the config names win over it.
 func (s *Server) collections(ctx context.Context) (map[string]mongoapply.Collection, error) {
 	out := make(map[string]mongoapply.Collection, len(s.cfg.Collections))
-	for name, c := range s.cfg.Collections {
+	for _, name := range sortedKeys(s.cfg.Collections) {
+		c := s.cfg.Collections[name]
+		if c.Schema == "validators" {
+			fields, err := s.validatorFields(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			for f, t := range c.Fields {
+				fields[f] = t
+			}
+			c.Fields = fields
+		}
 		out[name] = c.Collection
 	}
 	return out, nil
+}
+
+// validatorFields reads the field types of a collection's validator.
+func (s *Server) validatorFields(ctx context.Context, name string) (map[string]mongoapply.FieldType, error) {
+	fields := make(map[string]mongoapply.FieldType)
+	validator, ok, err := mongoapply.CollectionValidator(ctx, s.store.DB, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the validator of %q: %w", name, err)
+	}
+	if !ok {
+		s.log.WarnContext(ctx, "collection has schema: validators but no validator; its values keep their JSON types",
+			slog.String("collection", name))
+		return fields, nil
+	}
+
+	types, err := mongoapply.FieldsFromValidator(validator)
+	if err != nil && !errors.Is(err, mongoapply.ErrUnmappedType) {
+		return nil, fmt.Errorf("config: collections.%s.schema: %v", name, err)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "validator has fields without a field type; they keep their JSON types",
+			slog.String("collection", name), slog.Any("error", err))
+	}
+	for f, t := range types {
+		if fields[f], err = mongoapply.ParseFieldType(t); err != nil {
+			return nil, fmt.Errorf("config: collections.%s.schema: field %q: %v", name, f, err)
+		}
+	}
+	s.log.InfoContext(ctx, "field types read from the validator",
+		slog.String("collection", name), slog.Int("fields", len(fields)))
+	return fields, nil
 }
 
 // HTTP returns the Fiber app, for tests that call it without a listener.

@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newServeCommand(),
 		newKeysCommand(),
 		newTokenCommand(),
+		newScaffoldCommand(),
 		newVersionCommand(),
 	)
 	return root
