@@ -479,3 +479,19 @@ func TestTransactionsAlwaysNeedsReplicaSet(t *testing.T) {
 		t.Errorf("New with transactions always = %v, want a replica-set error", err)
 	}
 }
+
+func TestDeadLetterWithInvalidUTF8(t *testing.T) {
+	f := newFixture(t, Config{})
+	body := []byte("{\"batch\":[{\"op\":\"PUT\",\"table\":\"t\",\"id\":\"a\",\"data\":{\"$x\":\"\xff\xfe\"}}]}")
+	ops, err := ParseBatch(body)
+	if err != nil {
+		t.Fatalf("ParseBatch: %v", err)
+	}
+	res, err := f.a.Apply(t.Context(), "u", ops)
+	if err != nil || len(res.Rejected) != 1 {
+		t.Fatalf("Apply = %+v, %v; want one rejection and no error", res, err)
+	}
+	if n := len(f.deadLetters()); n != 1 {
+		t.Errorf("dead letters = %d, want 1", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -19,7 +20,9 @@ func (a *Applier) deadLetter(ctx context.Context, userID string, ops []Op, r ref
 	sum := sha256.New()
 	fmt.Fprintf(sum, "%s\x00", userID)
 	for i, op := range ops {
-		raw[i] = string(op.Raw)
+		// JSON tolerates invalid UTF-8 in strings; BSON strings must not
+		// carry it, or the dead letter itself would be refused.
+		raw[i] = strings.ToValidUTF8(string(op.Raw), "\uFFFD")
 		sum.Write(op.Raw)
 		sum.Write([]byte{0})
 	}

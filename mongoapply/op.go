@@ -59,7 +59,8 @@ func ParseBatch(body []byte) ([]Op, error) {
 // ParseOne reads the body of a single-op request, {"table", "id", "data"},
 // whose kind comes from the HTTP method. An error wraps ErrInvalidRequest.
 func ParseOne(kind hooks.Kind, body []byte) (Op, error) {
-	op, err := parseOp(body, kind)
+	// Op.Raw keeps the op's bytes; the caller's buffer may be reused.
+	op, err := parseOp(bytes.Clone(body), kind)
 	if err != nil {
 		return Op{}, invalidf("%v", err)
 	}
