@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newKeysCommand(),
 		newTokenCommand(),
 		newScaffoldCommand(),
+		newDoctorCommand(),
 		newBenchCommand(),
 		newVersionCommand(),
 	)

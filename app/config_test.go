@@ -1,0 +1,147 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Chdir(t.TempDir()) // no config.yaml here
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Server.Port != 6060 || cfg.Server.BodyLimit != 16<<20 || cfg.Auth.TokenTTL != 15*time.Minute ||
+		cfg.MongoDB.Transactions != mongoapply.TxAuto || cfg.Auth.UploadMode != UploadPowerSync ||
+		cfg.MongoDB.DeadLetter != "powersync_rejected_writes" || cfg.RejectUnlisted || cfg.File != "" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+// TestCommittedConfigLoads keeps the documented config.yaml loadable and
+// equal to the defaults it documents.
+func TestCommittedConfigLoads(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "config.yaml"))
+	if err != nil {
+		t.Fatalf("LoadConfig(config.yaml): %v", err)
+	}
+	t.Chdir(t.TempDir())
+	def, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.File = ""
+	if diff := cmp.Diff(def, cfg); diff != "" {
+		t.Errorf("config.yaml differs from the defaults (-defaults +file):\n%s", diff)
+	}
+}
+
+func TestLoadConfigEnvironment(t *testing.T) {
+	file := writeConfig(t, "server:\n  port: 7000\nmongodb:\n  uri: mongodb://from-file\n")
+	t.Setenv("PORT", "7100")
+	t.Setenv("MONGO_URI", "mongodb://127.0.0.1:1/app")
+	t.Setenv("POWERSYNC_URL", "https://ps.example.test")
+	t.Setenv("PSMONGO_AUTH_TOKEN_TTL", "1h")
+	t.Setenv("PSMONGO_UNLISTED_COLLECTIONS", "reject")
+
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Server.Port != 7100 || cfg.MongoDB.URI != "mongodb://127.0.0.1:1/app" ||
+		cfg.PowerSyncURL != "https://ps.example.test" || cfg.Auth.TokenTTL != time.Hour || !cfg.RejectUnlisted {
+		t.Errorf("environment not applied: %+v", cfg)
+	}
+
+	t.Setenv("PSMONGO_SERVER_PORT", "7200") // ours wins over PORT
+	if cfg, _ = LoadConfig(file); cfg.Server.Port != 7200 {
+		t.Errorf("port = %d, want PSMONGO_SERVER_PORT's 7200", cfg.Server.Port)
+	}
+}
+
+func TestLoadConfigCollections(t *testing.T) {
+	file := writeConfig(t, `
+collections:
+  todoItems:
+    id_type: uuid
+    owner_field: createdBy
+    put: merge
+    fields:
+      dueAt: date
+      done: bool
+  lists:
+`)
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	want := map[string]CollectionConfig{
+		"todoItems": {Schema: "fields", Collection: mongoapply.Collection{
+			IDType: mongoapply.IDUUID, OwnerField: "createdBy", Put: mongoapply.PutMerge,
+			Fields: map[string]mongoapply.FieldType{"dueAt": mongoapply.FieldDate, "done": mongoapply.FieldBool}}},
+		"lists": {Schema: "fields", Collection: mongoapply.Collection{
+			IDType: mongoapply.IDString, Put: mongoapply.PutReplace, Fields: map[string]mongoapply.FieldType{}}},
+	}
+	if diff := cmp.Diff(want, cfg.Collections); diff != "" {
+		t.Errorf("collections (-want +got), names must keep their case:\n%s", diff)
+	}
+}
+
+func TestLoadConfigRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want string
+	}{
+		{name: "unknown id type", yaml: "collections:\n  todos:\n    id_type: int\n",
+			want: "config: collections.todos.id_type: unknown id type \"int\""},
+		{name: "unknown field type", yaml: "collections:\n  todos:\n    fields:\n      a: bigint\n",
+			want: "config: collections.todos.fields.a: unknown field type \"bigint\""},
+		{name: "fields entry for _id", yaml: "collections:\n  todos:\n    fields:\n      _id: string\n",
+			want: "config: collections.todos.fields._id:"},
+		{name: "port not a number", yaml: "server:\n  port: http\n", want: "config: server.port: \"http\" is not a port number"},
+		{name: "port from env", env: map[string]string{"PORT": "80a"}, want: "config: server.port: \"80a\""},
+		{name: "unknown put", yaml: "collections:\n  t:\n    put: upsert\n", want: "config: collections.t.put:"},
+		{name: "dollar field", yaml: "collections:\n  t:\n    fields:\n      $x: int\n", want: "config: collections.t.fields.$x:"},
+		{name: "dead-letter collection listed", yaml: "collections:\n  powersync_rejected_writes: {}\n",
+			want: "config: collections.powersync_rejected_writes:"},
+		{name: "token ttl too long", env: map[string]string{"PSMONGO_AUTH_TOKEN_TTL": "25h"},
+			want: "config: auth.token_ttl: 25h0m0s is longer than 24h"},
+		{name: "token ttl too short", env: map[string]string{"PSMONGO_AUTH_TOKEN_TTL": "30s"},
+			want: "config: auth.token_ttl: 30s is shorter than 1 minute"},
+		{name: "token mode", env: map[string]string{"PSMONGO_AUTH_TOKEN_MODE": "closed"}, want: "config: auth.token.mode:"},
+		{name: "transactions", yaml: "mongodb:\n  transactions: sometimes\n", want: "config: mongodb.transactions:"},
+		{name: "body limit", yaml: "server:\n  body_limit: lots\n", want: "config: server.body_limit:"},
+		{name: "log level", yaml: "log:\n  level: loud\n", want: "config: log.level:"},
+		{name: "powersync url", env: map[string]string{"POWERSYNC_URL": "ftp://x"}, want: "config: powersync.url:"},
+		{name: "not YAML", yaml: "server: [\n", want: "config "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := LoadConfig(writeConfig(t, tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("LoadConfig(%q, %v) = %v, want one line with %q", tt.yaml, tt.env, err, tt.want)
+			}
+		})
+	}
+}
