@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
@@ -107,18 +108,24 @@ func NotAfter(data map[string]any, field string, latest time.Time) error {
 }
 
 // MaxItems rejects a field that is not an array or has more than max items.
+// An array is a bson.A, as the server restores it, or a []any.
 func MaxItems(data map[string]any, field string, max int) error {
 	v, ok := data[field]
 	if !ok || v == nil {
 		return nil
 	}
 
-	a, ok := v.([]any)
-	if !ok {
+	var n int
+	switch a := v.(type) {
+	case bson.A:
+		n = len(a)
+	case []any:
+		n = len(a)
+	default:
 		return invalid(field, "must be an array")
 	}
-	if len(a) > max {
-		return invalid(field, "must have at most %d items, not %d", max, len(a))
+	if n > max {
+		return invalid(field, "must have at most %d items, not %d", max, n)
 	}
 	return nil
 }
@@ -203,9 +210,9 @@ func typeName(v any) string {
 		return "double"
 	case primitive.Decimal128:
 		return "decimal"
-	case map[string]any:
+	case bson.D, map[string]any:
 		return "object"
-	case []any:
+	case bson.A, []any:
 		return "array"
 	case primitive.ObjectID:
 		return "objectid"

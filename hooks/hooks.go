@@ -6,12 +6,15 @@
 // of it is written, so a rejection keeps the whole unit out of MongoDB.
 //
 // Each collection's hook lives in its own file, hooks/NAME.go, written by
-// "psmongo scaffold collection NAME" and then edited by hand. The file
-// registers its hook from an init function:
+// "psmongo scaffold collection NAME" and then edited by hand. The file is
+// in this package and registers its hook from an init function:
 //
 //	func init() {
-//		hooks.Register("todos", checkTodos)
+//		Register("todos", checkTodos)
 //	}
+//
+// A name that is not a Go identifier gets a file name the go tool always
+// builds: todo-items is written to hooks/todo_items.go.
 package hooks
 
 import (
