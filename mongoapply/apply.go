@@ -38,11 +38,11 @@ type Rejection struct {
 
 // Applier applies batches of ops to one MongoDB database.
 type Applier struct {
-	db        *mongo.Database
-	cfg       Config
-	useTx     bool
-	noDecimal bool // the server cannot store Decimal128
-	log       *slog.Logger
+	db       *mongo.Database
+	cfg      Config
+	useTx    bool
+	ferretDB bool // the server is FerretDB: no Decimal128, narrow _id pushdown
+	log      *slog.Logger
 }
 
 // New returns an Applier for db. It asks the server what it supports: with
@@ -65,7 +65,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 		return nil, fmt.Errorf("mongodb.transactions is always, but the deployment is not a replica set")
 	}
 	a.useTx = caps.Transactions && cfg.Transactions != TxNever
-	a.noDecimal = caps.FerretDB
+	a.ferretDB = caps.FerretDB
 	return a, nil
 }
 

@@ -2,6 +2,7 @@ package mongoapply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -87,7 +88,7 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 	}
 
 	w := write{op: op, collection: op.Table, id: id}
-	w.model = buildModel(op.Kind, rules, userID, id, data)
+	w.model = buildModel(op.Kind, rules, userID, id, data, !a.ferretDB)
 	return w, nil
 }
 
@@ -124,7 +125,7 @@ func (a *Applier) restoreData(op *Op, rules Collection) (map[string]any, *refusa
 		if err != nil {
 			return nil, &refusal{code: CodeTypeMismatch, message: err.Error()}
 		}
-		if a.noDecimal && hasDecimal(v) {
+		if a.ferretDB && hasDecimal(v) {
 			msg := fmt.Sprintf("field %q: this deployment (FerretDB) cannot hold decimal values", k)
 			return nil, &refusal{code: CodeUnsupportedType, message: msg}
 		}
@@ -197,10 +198,13 @@ func checkOwnerData(rules Collection, userID string, op *Op, data map[string]any
 }
 
 // buildModel returns the write of one op, or nil when it writes nothing.
-func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data map[string]any) mongo.WriteModel {
+// ownerFilter adds the owner to the write's filter, on top of checkOwners.
+func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data map[string]any, ownerFilter bool) mongo.WriteModel {
 	filter := bson.D{{Key: "_id", Value: id}}
 	if rules.OwnerField != "" {
-		filter = append(filter, bson.E{Key: rules.OwnerField, Value: userID})
+		if ownerFilter {
+			filter = append(filter, bson.E{Key: rules.OwnerField, Value: userID})
+		}
 		if kind == hooks.Put {
 			data[rules.OwnerField] = userID
 		}
@@ -264,12 +268,14 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 // whose owner is not userID.
 func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any) ([]string, error) {
 	owner := a.cfg.Collections[name].OwnerField
+	if a.ferretDB {
+		return a.foreignIDsByOne(ctx, name, owner, userID, ids)
+	}
+
 	filter := bson.D{
 		{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}},
 		{Key: owner, Value: bson.D{{Key: "$ne", Value: userID}}},
 	}
-	// TODO(devstore): the embedded store scans the collection for $in on
-	// _id; it matters only for large collections with an owner_field there.
 	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}})
 	cur, err := a.db.Collection(name).Find(ctx, filter, opts)
 	if err != nil {
@@ -285,6 +291,31 @@ func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any
 	out := make([]string, len(docs))
 	for i, d := range docs {
 		out[i] = fmt.Sprint(d.ID)
+	}
+	return out, nil
+}
+
+// foreignIDsByOne is foreignIDs for FerretDB, which runs a filter on the
+// database only when it is exactly {_id: value} and otherwise reads the
+// whole collection: it looks the documents up one by one. Writes there are
+// then filtered by _id alone, so between this check and the write another
+// user could take a document; that race is left to the development store.
+// https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/collection.go
+func (a *Applier) foreignIDsByOne(ctx context.Context, name, owner, userID string, ids []any) ([]string, error) {
+	var out []string
+	opts := options.FindOne().SetProjection(bson.D{{Key: owner, Value: 1}})
+	for _, id := range ids {
+		var doc bson.M
+		err := a.db.Collection(name).FindOne(ctx, bson.D{{Key: "_id", Value: id}}, opts).Decode(&doc)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, classify(fmt.Errorf("reading the owner in %q: %w", name, err))
+		}
+		if doc[owner] != userID {
+			out = append(out, fmt.Sprint(id))
+		}
 	}
 	return out, nil
 }
