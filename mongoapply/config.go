@@ -3,8 +3,10 @@ package mongoapply
 import (
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/psmongo/psmongo/hooks"
 )
@@ -156,6 +158,8 @@ func CheckFieldName(name string) error {
 // checkKey refuses a key MongoDB would read as an operator or a path.
 func checkKey(name string) error {
 	switch {
+	case !utf8.ValidString(name):
+		return fmt.Errorf("field name %q is not valid UTF-8", name)
 	case strings.HasPrefix(name, "$"):
 		return fmt.Errorf("field name %q starts with $", name)
 	case strings.Contains(name, "."):
@@ -177,7 +181,11 @@ func CheckCollectionName(name, deadLetter string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("collection name is empty")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("collection name %q is not valid UTF-8", name)
 	case len(name) > 200:
+		// MongoDB limits "database.collection" to 255 bytes; this leaves
+		// 54 for the database name.
 		return fmt.Errorf("collection name is longer than 200 bytes")
 	case strings.ContainsAny(name, "$\x00"):
 		return fmt.Errorf("collection name %q contains $ or a NUL byte", name)
@@ -195,10 +203,5 @@ func CheckCollectionName(name, deadLetter string) error {
 
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

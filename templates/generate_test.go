@@ -89,7 +89,7 @@ func TestGenerateErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"bad name", Spec{Name: "system.views"}, "system collection"},
-		{"dead letter", Spec{Name: "powersync_rejected_writes"}, "keeps rejected writes"},
+		{"dead letter", Spec{Name: "powersync_rejected_writes"}, "is the dead-letter collection"},
 		{"id type", Spec{Name: "a", IDType: "int"}, `unknown id type "int"`},
 		{"put mode", Spec{Name: "a", Put: "upsert"}, `unknown put mode "upsert"`},
 		{"field type", Spec{Name: "a", Fields: map[string]string{"x": "text"}},

@@ -2,21 +2,14 @@ package templates
 
 import (
 	"encoding/hex"
-	"fmt"
 	"go/build"
 	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/psmongo/psmongo/mongoapply"
 )
-
-// maxNameBytes is the longest collection name accepted. MongoDB limits the
-// namespace, "database.collection", to 255 bytes; the server keeps 55 of
-// them for the database name.
-const maxNameBytes = 200
-
-// deadLetter is the default name of the collection that keeps rejected writes.
-const deadLetter = "powersync_rejected_writes"
 
 // fileSuffix is added to a hook file's name when the go tool would otherwise
 // read the name as a build constraint or a test file, or when the name is one
@@ -28,54 +21,18 @@ const fileSuffix = "_hook"
 var packageFiles = map[string]bool{"hooks": true, "checks": true, "doc": true}
 
 // CheckName returns an error naming the rule that name breaks if it cannot be
-// the name of a collection that clients write to: it must be valid UTF-8, not
-// empty, at most 200 bytes, hold no "$" or NUL byte, not start or end with a
-// dot, and not be a system collection ("system."), one of PowerSync's own
-// ("_powersync...") or the default dead-letter collection.
+// the name of a collection that clients write to; the rules are the
+// server's (mongoapply.CheckCollectionName) with the default dead-letter
+// collection.
 func CheckName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("collection name is empty")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("collection name %q is not valid UTF-8", name)
-	case len(name) > maxNameBytes:
-		return fmt.Errorf("collection name is %d bytes long, more than %d", len(name), maxNameBytes)
-	case strings.Contains(name, "$"):
-		return fmt.Errorf("collection name %q contains $", name)
-	case strings.ContainsRune(name, 0):
-		return fmt.Errorf("collection name %q contains a NUL byte", name)
-	case strings.HasPrefix(name, "."), strings.HasSuffix(name, "."):
-		return fmt.Errorf("collection name %q starts or ends with a dot", name)
-	case strings.HasPrefix(name, "system."):
-		return fmt.Errorf("collection %q is a MongoDB system collection", name)
-	case strings.HasPrefix(name, "_powersync"):
-		return fmt.Errorf("collection %q belongs to PowerSync", name)
-	case name == deadLetter:
-		return fmt.Errorf("collection %q keeps rejected writes", name)
-	}
-	return nil
+	return mongoapply.CheckCollectionName(name, "")
 }
 
 // CheckFieldName returns an error naming the rule that name breaks if it
-// cannot be a field that clients write: it must be valid UTF-8, not empty,
-// not "id" or "_id" (the document id), not start with "$" (an update
-// operator) and hold no "." (a path) or NUL byte.
+// cannot be a field that clients write; the rules are the server's
+// (mongoapply.CheckFieldName).
 func CheckFieldName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("field name is empty")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("field name %q is not valid UTF-8", name)
-	case name == "id" || name == "_id":
-		return fmt.Errorf("field %q is the document id, not a field", name)
-	case strings.HasPrefix(name, "$"):
-		return fmt.Errorf("field name %q starts with $", name)
-	case strings.Contains(name, "."):
-		return fmt.Errorf("field name %q contains a dot", name)
-	case strings.ContainsRune(name, 0):
-		return fmt.Errorf("field name %q contains a NUL byte", name)
-	}
-	return nil
+	return mongoapply.CheckFieldName(name)
 }
 
 // HookFile returns the path, relative to the project directory, of the hook

@@ -18,7 +18,7 @@ func TestCheckName(t *testing.T) {
 		{"unicode", "café", ""},
 		{"longest", strings.Repeat("a", 200), ""},
 		{"empty", "", "empty"},
-		{"too long", strings.Repeat("a", 201), "201 bytes long, more than 200"},
+		{"too long", strings.Repeat("a", 201), "longer than 200 bytes"},
 		{"dollar", "a$b", "contains $"},
 		{"nul", "a\x00b", "NUL"},
 		{"bad utf-8", "a\xffb", "not valid UTF-8"},
@@ -27,7 +27,7 @@ func TestCheckName(t *testing.T) {
 		{"system", "system.users", "system collection"},
 		{"powersync", "_powersync_checkpoints", "belongs to PowerSync"},
 		{"powersync prefix", "_powersyncx", "belongs to PowerSync"},
-		{"dead letter", "powersync_rejected_writes", "keeps rejected writes"},
+		{"dead letter", "powersync_rejected_writes", "is the dead-letter collection"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
