@@ -3,8 +3,8 @@ package app
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
