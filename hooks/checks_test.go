@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
@@ -29,6 +30,8 @@ func TestChecks(t *testing.T) {
 		"done":     true,
 		"meta":     map[string]any{"k": "v"},
 		"owner_id": primitive.NewObjectID(),
+		"doc":      bson.D{{Key: "k", Value: "v"}}, // objects and arrays as the server restores them
+		"list":     bson.A{"x", "y", "z"},
 	}
 
 	tests := []struct {
@@ -82,6 +85,10 @@ func TestChecks(t *testing.T) {
 		{"date missing", NotAfter(data, "nope", now), ""},
 
 		{"items ok", MaxItems(data, "tags", 3), ""},
+		{"items of a BSON array", MaxItems(data, "list", 3), ""},
+		{"items over in a BSON array", MaxItems(data, "list", 2), `"list" must have at most 2 items, not 3`},
+		{"type BSON object", OfType[bson.D](data, "doc"), ""},
+		{"type BSON array as object", OfType[bson.D](data, "list"), `"list" must be of type object, not array`},
 		{"items over", MaxItems(data, "tags", 2), `"tags" must have at most 2 items, not 3`},
 		{"items not an array", MaxItems(data, "meta", 2), `"meta" must be an array`},
 
