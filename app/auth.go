@@ -22,13 +22,13 @@ type Auth struct {
 // configured POWERSYNC_PRIVATE_KEY, or else a development key generated on
 // first start and kept under the data directory.
 func LoadKeys(cfg *Config, logger *slog.Logger) (*keys.Set, error) {
-	key, err := signingKey(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
 	previous, err := keys.ParsePublicKeys(cfg.Auth.PreviousPublicKeys...)
 	if err != nil {
 		return nil, fmt.Errorf("config: auth.previous_public_keys: %v", err)
+	}
+	key, err := signingKey(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 	set, err := keys.NewSet(key, previous...)
 	if err != nil {

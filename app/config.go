@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/psmongo/psmongo/hooks"
 	"github.com/psmongo/psmongo/mongoapply"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 
 	Collections    map[string]CollectionConfig
 	RejectUnlisted bool
+
+	// Hooks is the hooks registry; nil means hooks.Default, where the hook
+	// files register. Not read from the file: tests set it.
+	Hooks *hooks.Registry
 }
 
 // ServerConfig is the HTTP server's section.
@@ -150,6 +155,9 @@ func LoadConfig(file string) (*Config, error) {
 		return nil, err
 	}
 
+	if err := checkKnownKeys(v); err != nil {
+		return nil, err
+	}
 	r := &reader{v: v}
 	cfg := r.config()
 	cfg.File = used
@@ -169,6 +177,34 @@ func LoadConfig(file string) (*Config, error) {
 	return cfg, nil
 }
 
+// checkKnownKeys refuses keys in the file and PSMONGO_ variables in the
+// environment that name no setting: a typo would otherwise be ignored, and
+// a misspelt owner_field would silently turn ownership off.
+func checkKnownKeys(v *viper.Viper) error {
+	for _, key := range v.AllKeys() {
+		if _, ok := defaults[key]; !ok && key != "collections" && !strings.HasPrefix(key, "collections.") {
+			return fmt.Errorf("config: %s: unknown key", key)
+		}
+	}
+
+	known := make(map[string]bool, len(defaults))
+	for key := range defaults {
+		known[envName(key)] = true
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PSMONGO_") && !strings.HasPrefix(name, "PSMONGO_TEST_") && !known[name] {
+			return fmt.Errorf("config: environment variable %s names no setting", name)
+		}
+	}
+	return nil
+}
+
+// envName returns the PSMONGO_ variable of a key.
+func envName(key string) string {
+	return "PSMONGO_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
 func newViper(file string) (*viper.Viper, string, error) {
 	v := viper.New()
 	for key, value := range defaults {
@@ -178,8 +214,7 @@ func newViper(file string) (*viper.Viper, string, error) {
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	for key, names := range envNames {
-		own := "PSMONGO_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-		if err := v.BindEnv(append([]string{key, own}, names...)...); err != nil {
+		if err := v.BindEnv(append([]string{key, envName(key)}, names...)...); err != nil {
 			return nil, "", fmt.Errorf("binding %s: %w", key, err)
 		}
 	}
@@ -230,7 +265,7 @@ func (r *reader) config() *Config {
 }
 
 func (r *reader) auth() AuthConfig {
-	return AuthConfig{
+	a := AuthConfig{
 		Alg:                r.oneOf("auth.alg", "RS256", "ES256", "EdDSA"),
 		PrivateKey:         r.v.GetString("auth.private_key"),
 		PublicKey:          r.v.GetString("auth.public_key"),
@@ -247,12 +282,36 @@ func (r *reader) auth() AuthConfig {
 			Algorithms: r.v.GetStringSlice("auth.upstream.algorithms"),
 		},
 	}
+	if a.TokenMode == TokenUpstream || a.UploadMode == UploadUpstream {
+		r.upstream()
+	}
+	return a
+}
+
+// upstream checks the identity provider's settings, which the upstream
+// modes need.
+func (r *reader) upstream() {
+	mode := "auth.token.mode"
+	if r.v.GetString(mode) != TokenUpstream {
+		mode = "auth.upload.mode"
+	}
+	r.url("auth.upstream.jwks_url")
+	for _, key := range []string{"auth.upstream.issuer", "auth.upstream.audience", "auth.upstream.user_claim"} {
+		if strings.TrimSpace(r.v.GetString(key)) == "" {
+			r.fail(key, "required when %s is upstream", mode)
+		}
+	}
 }
 
 func (r *reader) fail(key, format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))
+	if r.err != nil {
+		return
 	}
+	name := key
+	if aliases := envNames[key]; len(aliases) > 0 {
+		name += " (" + strings.Join(aliases, ", ") + ")"
+	}
+	r.err = fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
 }
 
 func (r *reader) port(key string) int {
@@ -350,6 +409,9 @@ func readCollections(file string) (map[string]CollectionConfig, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("config %s: collections: %v", file, oneLine(err))
 	}
+	if err := checkCollectionKeys(b); err != nil {
+		return nil, err
+	}
 	for name, c := range doc.Collections {
 		if c == nil {
 			c = &collectionYAML{} // "lists:" with nothing under it
@@ -361,6 +423,27 @@ func readCollections(file string) (map[string]CollectionConfig, error) {
 		out[name] = cc
 	}
 	return out, nil
+}
+
+// collectionKeys are the keys a collection entry may have.
+var collectionKeys = map[string]bool{"id_type": true, "owner_field": true, "put": true, "schema": true, "fields": true}
+
+// checkCollectionKeys refuses an unknown key in a collection entry.
+func checkCollectionKeys(b []byte) error {
+	var doc struct {
+		Collections map[string]map[string]any `yaml:"collections"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config: collections: %v", oneLine(err))
+	}
+	for _, name := range sortedKeys(doc.Collections) {
+		for _, key := range sortedKeys(doc.Collections[name]) {
+			if !collectionKeys[key] {
+				return fmt.Errorf("config: collections.%s.%s: unknown key (want id_type, owner_field, put, schema or fields)", name, key)
+			}
+		}
+	}
+	return nil
 }
 
 // collectionYAML is one collection as written in the file.

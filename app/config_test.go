@@ -34,21 +34,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 }
 
-// TestCommittedConfigLoads keeps the documented config.yaml loadable and
-// equal to the defaults it documents.
+// TestCommittedConfigLoads keeps config.yaml loadable. It does not compare
+// it with the defaults: the file is the user's, and the scaffolder edits it.
 func TestCommittedConfigLoads(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("..", "config.yaml"))
-	if err != nil {
+	if _, err := LoadConfig(filepath.Join("..", "config.yaml")); err != nil {
 		t.Fatalf("LoadConfig(config.yaml): %v", err)
-	}
-	t.Chdir(t.TempDir())
-	def, err := LoadConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.File = ""
-	if diff := cmp.Diff(def, cfg); diff != "" {
-		t.Errorf("config.yaml differs from the defaults (-defaults +file):\n%s", diff)
 	}
 }
 
@@ -116,8 +106,8 @@ func TestLoadConfigRefuses(t *testing.T) {
 			want: "config: collections.todos.fields.a: unknown field type \"bigint\""},
 		{name: "fields entry for _id", yaml: "collections:\n  todos:\n    fields:\n      _id: string\n",
 			want: "config: collections.todos.fields._id:"},
-		{name: "port not a number", yaml: "server:\n  port: http\n", want: "config: server.port: \"http\" is not a port number"},
-		{name: "port from env", env: map[string]string{"PORT": "80a"}, want: "config: server.port: \"80a\""},
+		{name: "port not a number", yaml: "server:\n  port: http\n", want: "config: server.port (PORT): \"http\" is not a port number"},
+		{name: "port from env", env: map[string]string{"PORT": "80a"}, want: "config: server.port (PORT): \"80a\""},
 		{name: "unknown put", yaml: "collections:\n  t:\n    put: upsert\n", want: "config: collections.t.put:"},
 		{name: "dollar field", yaml: "collections:\n  t:\n    fields:\n      $x: int\n", want: "config: collections.t.fields.$x:"},
 		{name: "dead-letter collection listed", yaml: "collections:\n  powersync_rejected_writes: {}\n",
@@ -130,8 +120,18 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{name: "transactions", yaml: "mongodb:\n  transactions: sometimes\n", want: "config: mongodb.transactions:"},
 		{name: "body limit", yaml: "server:\n  body_limit: lots\n", want: "config: server.body_limit:"},
 		{name: "log level", yaml: "log:\n  level: loud\n", want: "config: log.level:"},
-		{name: "powersync url", env: map[string]string{"POWERSYNC_URL": "ftp://x"}, want: "config: powersync.url:"},
+		{name: "powersync url", env: map[string]string{"POWERSYNC_URL": "ftp://x"}, want: "config: powersync.url (POWERSYNC_URL):"},
 		{name: "not YAML", yaml: "server: [\n", want: "config "},
+		{name: "misspelt key", yaml: "server:\n  prot: 6060\n", want: "config: server.prot: unknown key"},
+		{name: "misspelt collection key", yaml: "collections:\n  todos:\n    ownr_field: created_by\n",
+			want: "config: collections.todos.ownr_field: unknown key"},
+		{name: "misspelt variable", env: map[string]string{"PSMONGO_SERVER_PRT": "1"},
+			want: "config: environment variable PSMONGO_SERVER_PRT names no setting"},
+		{name: "upstream without JWKS URL", env: map[string]string{"PSMONGO_AUTH_TOKEN_MODE": "upstream"},
+			want: "config: auth.upstream.jwks_url:"},
+		{name: "upstream without audience", env: map[string]string{"PSMONGO_AUTH_UPLOAD_MODE": "upstream",
+			"PSMONGO_AUTH_UPSTREAM_JWKS_URL": "https://idp.test/jwks", "PSMONGO_AUTH_UPSTREAM_ISSUER": "https://idp.test"},
+			want: "config: auth.upstream.audience: required when auth.upload.mode is upstream"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,6 +31,10 @@ type Server struct {
 func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: logger, metrics: newMetrics()}
 	var err error
+	// Keys first: a bad key should stop start-up before the store starts.
+	if s.auth, err = loadAuth(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
 	if s.store, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
@@ -43,10 +47,6 @@ func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error)
 }
 
 func (s *Server) build(ctx context.Context) error {
-	var err error
-	if s.auth, err = loadAuth(ctx, s.cfg, s.log); err != nil {
-		return err
-	}
 	collections, err := s.collections(ctx)
 	if err != nil {
 		return err
@@ -57,14 +57,15 @@ func (s *Server) build(ctx context.Context) error {
 		RejectUnlisted: s.cfg.RejectUnlisted,
 		DeadLetter:     s.cfg.MongoDB.DeadLetter,
 		Transactions:   s.cfg.MongoDB.Transactions,
-		Hooks:          hooks.Default,
+		Hooks:          s.hooks(),
 		Logger:         s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("preparing writes: %w", err)
 	}
 	s.log.Info("writes ready", slog.Bool("transactions", s.applier.UsesTransactions()),
-		slog.Int("collections", len(collections)), slog.Any("hooks", hooks.Default.Collections()))
+		slog.Int("collections", len(collections)), slog.Any("hooks", s.hooks().Collections()))
+	s.warnUnsupported(collections)
 
 	s.http = fiber.New(fiber.Config{
 		AppName:               "psmongo",
@@ -128,6 +129,29 @@ func (s *Server) validatorFields(ctx context.Context, name string) (map[string]m
 	s.log.InfoContext(ctx, "field types read from the validator",
 		slog.String("collection", name), slog.Int("fields", len(fields)))
 	return fields, nil
+}
+
+func (s *Server) hooks() *hooks.Registry {
+	if s.cfg.Hooks != nil {
+		return s.cfg.Hooks
+	}
+	return hooks.Default
+}
+
+// warnUnsupported names the decimal fields that the deployment cannot hold,
+// at start-up rather than at the first write.
+func (s *Server) warnUnsupported(collections map[string]mongoapply.Collection) {
+	if !s.applier.Capabilities().FerretDB {
+		return
+	}
+	for _, name := range sortedKeys(collections) {
+		for _, field := range sortedKeys(collections[name].Fields) {
+			if collections[name].Fields[field] == mongoapply.FieldDecimal {
+				s.log.Warn("FerretDB cannot hold decimal values: writes of this field will be refused with UNSUPPORTED_TYPE",
+					slog.String("collection", name), slog.String("field", field))
+			}
+		}
+	}
 }
 
 // HTTP returns the Fiber app, for tests that call it without a listener.

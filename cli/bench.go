@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/psmongo/psmongo/app"
 )
 
 // benchFlags are the knobs of psmongo bench.
@@ -39,11 +41,18 @@ func newBenchCommand() *cobra.Command {
 			"latency percentiles. Point it only at a server you run.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.url == "" {
+				cfg, err := app.LoadConfig(configFile(cmd))
+				if err != nil {
+					return err
+				}
+				f.url = fmt.Sprintf("http://127.0.0.1:%d", cfg.Server.Port)
+			}
 			return runBench(cmd.Context(), cmd.OutOrStdout(), f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", "http://127.0.0.1:6060", "the server's base URL")
+	fl.StringVar(&f.url, "url", "", "the server's base URL (default http://127.0.0.1:<server.port>)")
 	fl.StringVar(&f.token, "token", "", "bearer token for uploads (default: one from GET /token)")
 	fl.StringVar(&f.userID, "user-id", "bench", "user id to request a token for")
 	fl.StringVar(&f.table, "table", "bench_items", "collection to write")

@@ -32,6 +32,7 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "psmongo",
 		Short:         "A self-hosted backend for PowerSync apps on MongoDB",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/psmongo/psmongo/app"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
+	"github.com/psmongo/psmongo/hooks"
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +48,7 @@ func newServer(t *testing.T, uri, configYAML string) *testServer {
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
+	cfg.Hooks = &hooks.Registry{} // the project's own hooks are not under test here
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

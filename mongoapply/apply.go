@@ -41,6 +41,7 @@ type Applier struct {
 	db       *mongo.Database
 	cfg      Config
 	useTx    bool
+	caps     Capabilities
 	ferretDB bool // the server is FerretDB: no Decimal128, narrow _id pushdown
 	log      *slog.Logger
 }
@@ -65,12 +66,15 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 		return nil, fmt.Errorf("mongodb.transactions is always, but the deployment is not a replica set")
 	}
 	a.useTx = caps.Transactions && cfg.Transactions != TxNever
-	a.ferretDB = caps.FerretDB
+	a.caps, a.ferretDB = caps, caps.FerretDB
 	return a, nil
 }
 
 // UsesTransactions reports whether units are written in transactions.
 func (a *Applier) UsesTransactions() bool { return a.useTx }
+
+// Capabilities returns what the deployment supports.
+func (a *Applier) Capabilities() Capabilities { return a.caps }
 
 // Capabilities is what a deployment supports, as far as writes care.
 type Capabilities struct {

@@ -257,7 +257,7 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 
 	for i, w := range writes {
 		if foreign[w.collection+"\x00"+fmt.Sprint(w.id)] {
-			msg := fmt.Sprintf("document %s in %q belongs to another user", quoteShort(w.op.ID), w.collection)
+			msg := fmt.Sprintf("document %s in %q is not owned by this user", quoteShort(w.op.ID), w.collection)
 			return &refusal{index: i, code: CodeForbidden, message: msg}, nil
 		}
 	}
