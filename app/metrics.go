@@ -2,6 +2,7 @@ package app
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,8 +43,9 @@ func newMetrics() *metrics {
 // observe records a finished request.
 func (m *metrics) observe(c *fiber.Ctx, took time.Duration) {
 	status := strconv.Itoa(c.Response().StatusCode())
-	route := c.Route().Path
-	m.requests.WithLabelValues(c.Method(), route, status).Observe(took.Seconds())
+	// Labels outlive the request: copy what points into Fiber's buffers.
+	method, route := strings.Clone(c.Method()), strings.Clone(c.Route().Path)
+	m.requests.WithLabelValues(method, route, status).Observe(took.Seconds())
 	if n := handlers.OpCount(c); n > 0 {
 		m.ops.WithLabelValues(status).Add(float64(n))
 	}

@@ -11,7 +11,11 @@ import (
 // HTTP method, with a body {"table", "id", "data"} as the official demo
 // backends take it. The response is the same as a batch of one.
 func (h *Upload) One(c *fiber.Ctx) error {
-	op, err := mongoapply.ParseOne(hooks.Kind(c.Method()), c.Body())
+	body, err := rawBody(c)
+	if err != nil {
+		return err
+	}
+	op, err := mongoapply.ParseOne(hooks.Kind(c.Method()), body)
 	if err != nil {
 		return applyError(err)
 	}

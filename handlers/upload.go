@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,8 +27,12 @@ type Upload struct {
 // stored as rejected, 400 for a malformed batch, and 503 when MongoDB is
 // unavailable, so that the client keeps its queue and retries.
 func (h *Upload) Batch(c *fiber.Ctx) error {
+	body, err := rawBody(c)
+	if err != nil {
+		return err
+	}
 	// ParseBatch copies what it keeps out of the body, which Fiber reuses.
-	ops, err := mongoapply.ParseBatch(c.Body())
+	ops, err := mongoapply.ParseBatch(body)
 	if err != nil {
 		return applyError(err)
 	}
@@ -47,4 +53,15 @@ func (h *Upload) apply(c *fiber.Ctx, ops []mongoapply.Op) error {
 		return applyError(err)
 	}
 	return c.JSON(res)
+}
+
+// rawBody returns the request body as sent. A compressed body is refused:
+// Fiber would inflate it with no limit, past server.body_limit, and the
+// PowerSync SDKs do not compress uploads.
+func rawBody(c *fiber.Ctx) ([]byte, error) {
+	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "UNSUPPORTED_ENCODING",
+			Message: "compressed request bodies are not accepted; send the JSON as is"}
+	}
+	return c.Request().Body(), nil
 }

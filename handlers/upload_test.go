@@ -108,3 +108,32 @@ func TestUploadBodyLimit(t *testing.T) {
 			body: `{"batch":[{"op":"PUT","table":"t","id":"1","data":{"x":"a"}}]}`},
 	})
 }
+
+func TestUploadRefusesCompressedBodies(t *testing.T) {
+	s := newServer(t, "", "")
+	runScenarios(t, s, []scenario{
+		{name: "gzip", method: "POST", path: "/upload", headers: map[string]string{"Content-Encoding": "gzip"},
+			body: "\x1f\x8b", status: http.StatusUnsupportedMediaType, want: []string{`"code":"UNSUPPORTED_ENCODING"`}},
+		{name: "deflate on one op", method: "PUT", path: "/api/data", headers: map[string]string{"Content-Encoding": "deflate"},
+			body: "x", status: http.StatusUnsupportedMediaType},
+		{name: "identity", method: "POST", path: "/upload", headers: map[string]string{"Content-Encoding": "identity"},
+			body: `{"batch":[]}`, status: 200},
+	})
+}
+
+// TestMetricsSurviveBufferReuse sends requests with methods of different
+// lengths; label values must not alias Fiber's reused request buffers.
+func TestMetricsSurviveBufferReuse(t *testing.T) {
+	s := newServer(t, "", "")
+	for _, m := range []string{"DELETE", "GET", "GET", "PATCH", "GET", "PUT", "GET"} {
+		path := "/healthz"
+		if m != "GET" {
+			path = "/api/data"
+		}
+		s.do(t, m, path, `{}`, nil)
+	}
+	status, _, body := s.do(t, "GET", "/metrics", "", nil)
+	if status != 200 || strings.Contains(body, `method="GETETE"`) || !strings.Contains(body, `method="DELETE"`) {
+		t.Errorf("GET /metrics = %d, want 200 with exact method labels:\n%.2000s", status, body)
+	}
+}

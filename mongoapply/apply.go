@@ -43,6 +43,7 @@ type Applier struct {
 	useTx    bool
 	caps     Capabilities
 	ferretDB bool // the server is FerretDB: no Decimal128, narrow _id pushdown
+	maxRun   int  // most ops in one bulk write; 0 for no limit
 	log      *slog.Logger
 }
 
@@ -67,8 +68,18 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	}
 	a.useTx = caps.Transactions && cfg.Transactions != TxNever
 	a.caps, a.ferretDB = caps, caps.FerretDB
+	if a.ferretDB {
+		a.maxRun = ferretDBMaxRun
+	}
 	return a, nil
 }
+
+// ferretDBMaxRun is the most ops psmongo sends to FerretDB in one bulk
+// write. FerretDB 1.24 on SQLite hangs, holding its connections, on an
+// update command that matches more than 100 documents, and it reports a
+// failed statement's index as 0 wherever it stood, which would misstate
+// what was applied; one op per command avoids both.
+const ferretDBMaxRun = 1
 
 // UsesTransactions reports whether units are written in transactions.
 func (a *Applier) UsesTransactions() bool { return a.useTx }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
@@ -493,5 +496,65 @@ func TestDeadLetterWithInvalidUTF8(t *testing.T) {
 	}
 	if n := len(f.deadLetters()); n != 1 {
 		t.Errorf("dead letters = %d, want 1", n)
+	}
+}
+
+// TestManyUpdatesInOneRun updates more than 100 existing documents in one
+// run, which hangs FerretDB 1.24 when sent as one update command.
+func TestManyUpdatesInOneRun(t *testing.T) {
+	f := newFixture(t, Config{})
+	batch := func(kind string) string {
+		var b strings.Builder
+		b.WriteString(`{"batch":[`)
+		for i := range 150 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"op":"%s","table":"c","id":"%d","data":{"n":%d}}`, kind, i, i)
+		}
+		b.WriteString(`]}`)
+		return b.String()
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for _, kind := range []string{"PUT", "PUT", "PATCH"} {
+		ops, err := ParseBatch([]byte(batch(kind)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.a.Apply(ctx, "", ops)
+		if err != nil || res.Applied != 150 {
+			t.Fatalf("%s of 150 existing documents: %+v, %v", kind, res, err)
+		}
+	}
+}
+
+// TestPartialWriteIsCounted has the store refuse the second op of a unit
+// after the first was written: without a transaction the first stays, is
+// counted, and the dead letter says the unit was applied in part.
+func TestPartialWriteIsCounted(t *testing.T) {
+	f := newFixture(t, Config{})
+	if f.a.UsesTransactions() {
+		t.Skip("with transactions nothing of the unit is written")
+	}
+	// A duplicate key stands in for any refusal by the store: the unique
+	// index makes the second PUT fail after the first is written.
+	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
+		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.apply("alice", `{"batch":[
+		{"op":"PUT","table":"u","id":"1","tx_id":1,"data":{"email":"a@x"}},
+		{"op":"PUT","table":"u","id":"2","tx_id":1,"data":{"email":"a@x"}},
+		{"op":"PUT","table":"u","id":"3","tx_id":1,"data":{"email":"c@x"}}]}`)
+
+	if res.Applied != 1 || len(res.Rejected) != 2 || res.Rejected[0].Index != 1 || res.Rejected[0].Code != CodeDuplicateKey {
+		t.Fatalf("result = %+v, want op 0 applied, op 1 DUPLICATE_KEY, op 2 not applied", res)
+	}
+	dl := f.deadLetters()
+	if len(dl) != 1 || dl[0]["partial"] != true || dl[0]["applied"] != int32(1) || dl[0]["failed_index"] != int32(1) {
+		t.Errorf("dead letter = %v, want partial with 1 applied and failed_index 1", dl)
 	}
 }

@@ -64,7 +64,8 @@ func (a *Applier) writeRuns(ctx context.Context, writes []write) (outcome, error
 	var out outcome
 	for start := 0; start < len(writes); {
 		end := start + 1
-		for end < len(writes) && writes[end].collection == writes[start].collection {
+		for end < len(writes) && writes[end].collection == writes[start].collection &&
+			(a.maxRun == 0 || end-start < a.maxRun) {
 			end++
 		}
 
