@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -173,6 +174,7 @@ func (a *Applier) applyUnit(ctx context.Context, userID string, ops []Op, offset
 // refuse stores a refused unit in the dead-letter collection and lists its
 // ops that were not applied, the ones from applied on.
 func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset int, r refusal, applied int, res *Result) error {
+	r.message = shorten(r.message, maxMessage)
 	if err := a.deadLetter(ctx, userID, ops, r, applied); err != nil {
 		return err
 	}
@@ -190,6 +192,20 @@ func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset in
 		res.Rejected = append(res.Rejected, rej)
 	}
 	return nil
+}
+
+// maxMessage caps a refusal message: MongoDB's own may quote a whole value.
+const maxMessage = 500
+
+// shorten cuts s to at most n bytes on a rune boundary.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 func ref(op *Op, index int) OpRef {

@@ -1,6 +1,7 @@
 package mongoapply
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/bson"
@@ -253,6 +255,7 @@ func TestUnsafeFieldNamesAreRejected(t *testing.T) {
 		{"path", `"a.b"`, "contains a dot"},
 		{"NUL byte", `"a\u0000b"`, "NUL byte"},
 		{"nested operator", `"meta"`, "starts with $"},
+		{"empty", `""`, "empty field name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,7 +269,7 @@ func TestUnsafeFieldNamesAreRejected(t *testing.T) {
 			if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Message, tt.want) {
 				t.Fatalf("result = %+v, want one rejection with %q", res, tt.want)
 			}
-			if code := res.Rejected[0].Code; code != CodeInvalidField && code != CodeTypeMismatch {
+			if code := res.Rejected[0].Code; code != CodeInvalidField {
 				t.Errorf("code = %s, want %s", code, CodeInvalidField)
 			}
 			if n := f.count("todos"); n != 0 {
@@ -494,8 +497,12 @@ func TestDeadLetterWithInvalidUTF8(t *testing.T) {
 	if err != nil || len(res.Rejected) != 1 {
 		t.Fatalf("Apply = %+v, %v; want one rejection and no error", res, err)
 	}
-	if n := len(f.deadLetters()); n != 1 {
-		t.Errorf("dead letters = %d, want 1", n)
+	dl := f.deadLetters()
+	if len(dl) != 1 {
+		t.Fatalf("dead letters = %d, want 1", len(dl))
+	}
+	if got, ok := dl[0]["ops"].(bson.A)[0].(primitive.Binary); !ok || !bytes.Equal(got.Data, ops[0].Raw) {
+		t.Errorf("dead letter op = %v, want the op's bytes as received", dl[0]["ops"])
 	}
 }
 
@@ -556,5 +563,97 @@ func TestPartialWriteIsCounted(t *testing.T) {
 	dl := f.deadLetters()
 	if len(dl) != 1 || dl[0]["partial"] != true || dl[0]["applied"] != int32(1) || dl[0]["failed_index"] != int32(1) {
 		t.Errorf("dead letter = %v, want partial with 1 applied and failed_index 1", dl)
+	}
+}
+
+func TestDocumentTooLargeIsRejected(t *testing.T) {
+	f := newFixture(t, Config{})
+	// 2.5 million zeros: 5 MB of JSON, over 20 MB as BSON.
+	body := `{"batch":[{"op":"PUT","table":"big","id":"a","data":{"v":[0` + strings.Repeat(",0", 2_500_000) + `]}}]}`
+	res := f.apply("u", body)
+
+	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeDocumentTooLarge {
+		t.Fatalf("result = %.300v, want DOCUMENT_TOO_LARGE", res)
+	}
+	if n := len(f.deadLetters()); n != 1 {
+		t.Errorf("dead letters = %d, want 1", n)
+	}
+}
+
+func TestCollectionNamesTheStoreRefuses(t *testing.T) {
+	f := newFixture(t, Config{})
+	names := []string{}
+	if f.a.ferretDB {
+		names = append(names, "_ferretdb_x", "_FerretDB_database_metadata")
+	}
+	for _, name := range names {
+		res := f.apply("u", `{"batch":[{"op":"PUT","table":"`+name+`","id":"a","data":{}}]}`)
+		if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeInvalidCollection {
+			t.Errorf("PUT on %.40q: %+v, want INVALID_COLLECTION", name, res)
+		}
+	}
+
+	// A database name of 60 bytes leaves 194 for the collection.
+	db := devstoretest.Client().Database(strings.Repeat("d", 60))
+	if !devstoretest.Embedded() {
+		t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	}
+	a, err := New(t.Context(), db, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := ParseBatch([]byte(`{"batch":[{"op":"PUT","table":"` + strings.Repeat("c", 195) + `","id":"a"}]}`))
+	res, err := a.Apply(t.Context(), "u", ops)
+	if err != nil || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Message, "more than 255") {
+		t.Errorf("PUT on a 195-byte name in a 60-byte database: %+v, %v; want INVALID_COLLECTION", res, err)
+	}
+}
+
+// TestLargeDeadLetterIsStoredInParts refuses a unit larger than one dead
+// letter holds: its parts, joined, are the ops exactly as received.
+func TestLargeDeadLetterIsStoredInParts(t *testing.T) {
+	defer func(b int) { deadLetterBudget = b }(deadLetterBudget)
+	deadLetterBudget = 1000
+
+	f := newFixture(t, Config{})
+	var ops []string
+	for i := range 40 {
+		ops = append(ops, fmt.Sprintf(`{"op":"PUT","table":"t","id":"%d","data":{"n":%d}}`, i, i))
+	}
+	ops = append(ops, `{"op":"PUT","table":"system.x","id":"z"}`)
+	res := f.apply("u", `{"batch":[`+strings.Join(ops, ",")+`]}`)
+	if len(res.Rejected) != 41 {
+		t.Fatalf("rejected %d, want 41", len(res.Rejected))
+	}
+
+	cur, err := f.db.Collection(DefaultDeadLetter).Find(t.Context(), bson.D{},
+		options.Find().SetSort(bson.D{{Key: "part", Value: 1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []struct {
+		Part    int              `bson:"part"`
+		Parts   int              `bson:"parts"`
+		OpsJSON primitive.Binary `bson:"ops_json"`
+		Code    string           `bson:"code"`
+	}
+	if err := cur.All(t.Context(), &parts); err != nil {
+		t.Fatal(err)
+	}
+	var joined []byte
+	for i, p := range parts {
+		if p.Part != i || p.Parts != len(parts) || p.Code != CodeInvalidCollection {
+			t.Errorf("part %d = %d of %d, code %s", i, p.Part, p.Parts, p.Code)
+		}
+		joined = append(joined, p.OpsJSON.Data...)
+	}
+	if want := "[" + strings.Join(ops, ",") + "]"; len(parts) < 2 || string(joined) != want {
+		t.Errorf("%d parts joined = %.200s, want %.200s", len(parts), joined, want)
+	}
+}
+
+func TestLongMessagesAreCut(t *testing.T) {
+	if got := shorten(strings.Repeat("é", 400), 501); len(got) > 504 || !utf8.ValidString(got) {
+		t.Errorf("shorten: %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 }

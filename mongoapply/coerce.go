@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,15 +14,24 @@ import (
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
-// typeError is a value that cannot be restored to its field's type.
+// typeError is a value that cannot be restored to its field's type, or
+// holds a key that cannot be stored (a *keyError).
 type typeError struct {
 	field string
-	msg   string
+	err   error
 }
 
 func (e *typeError) Error() string {
-	return fmt.Sprintf("field %q: %s", e.field, e.msg)
+	return fmt.Sprintf("field %s: %v", quoteShort(e.field), e.err)
 }
+
+func (e *typeError) Unwrap() error { return e.err }
+
+// numberText is the form of a number as SQLite writes it: decimal digits,
+// an optional fraction and exponent. strconv and math/big also read hex,
+// underscores and fractions such as "4/2", which no client sends as a
+// number and which are refused rather than guessed at.
+var numberText = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
 
 // restore returns v, a JSON value as decoded by decodeJSON, as the BSON-ready
 // value of type t. An empty t keeps the JSON type. null stays null whatever
@@ -33,7 +43,7 @@ func restore(field string, v any, t FieldType) (any, error) {
 
 	out, err := restoreValue(v, t)
 	if err != nil {
-		return nil, &typeError{field: field, msg: err.Error()}
+		return nil, &typeError{field: field, err: err}
 	}
 	return out, nil
 }
@@ -214,6 +224,9 @@ func intName(bits int) string {
 // exactInt parses s as an integer of the given size, accepting forms such
 // as "7.0" or "1e3" that are whole numbers, and refusing any it would round.
 func exactInt(s string, bits int) (int64, error) {
+	if !numberText.MatchString(s) {
+		return 0, fmt.Errorf("not a number")
+	}
 	if i, err := strconv.ParseInt(s, 10, bits); err == nil {
 		return i, nil
 	}
@@ -247,6 +260,9 @@ func toDouble(v any) (any, error) {
 }
 
 func finiteFloat(s string) (float64, error) {
+	if !numberText.MatchString(s) {
+		return 0, fmt.Errorf("%s is not a number", quoteShort(s))
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, fmt.Errorf("%s is not a finite number", quoteShort(s))
@@ -267,10 +283,8 @@ func toDecimal(v any) (any, error) {
 		return nil, mismatch(v, "decimal")
 	}
 
-	// ParseDecimal128 also takes "NaN" and "Infinity", which no SQLite
-	// number spells; refuse them as text that is not a number.
 	d, err := primitive.ParseDecimal128(s)
-	if err != nil || strings.ContainsAny(strings.ToLower(s), "in") {
+	if err != nil || !numberText.MatchString(s) {
 		return nil, fmt.Errorf("cannot restore %s as decimal", quoteShort(s))
 	}
 	return d, nil

@@ -155,17 +155,27 @@ func CheckFieldName(name string) error {
 	return checkKey(name)
 }
 
-// checkKey refuses a key MongoDB would read as an operator or a path.
+// keyError is a field name that MongoDB would read as an operator or a
+// path, or cannot store.
+type keyError struct{ msg string }
+
+func (e *keyError) Error() string { return e.msg }
+
+// checkKey refuses a key MongoDB would read as an operator or a path, at
+// any depth of a document. An error is a *keyError.
 func checkKey(name string) error {
+	q := quoteShort(name)
 	switch {
+	case name == "":
+		return &keyError{"empty field name"}
 	case !utf8.ValidString(name):
-		return fmt.Errorf("field name %q is not valid UTF-8", name)
+		return &keyError{fmt.Sprintf("field name %s is not valid UTF-8", q)}
 	case strings.HasPrefix(name, "$"):
-		return fmt.Errorf("field name %q starts with $", name)
+		return &keyError{fmt.Sprintf("field name %s starts with $", q)}
 	case strings.Contains(name, "."):
-		return fmt.Errorf("field name %q contains a dot", name)
+		return &keyError{fmt.Sprintf("field name %s contains a dot", q)}
 	case strings.ContainsRune(name, 0):
-		return fmt.Errorf("field name %q contains a NUL byte", name)
+		return &keyError{fmt.Sprintf("field name %s contains a NUL byte", q)}
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func readKind(f map[string]json.RawMessage, op *Op) error {
 		op.Kind = k
 		return nil
 	}
-	return fmt.Errorf("unknown op %q (want PUT, PATCH or DELETE)", s)
+	return fmt.Errorf("unknown op %s (want PUT, PATCH or DELETE)", quoteShort(s))
 }
 
 func readTable(f map[string]json.RawMessage, op *Op) error {

@@ -27,6 +27,7 @@ const (
 	CodeHookFailed         = "HOOK_FAILED"
 	CodeDocumentValidation = "DOCUMENT_VALIDATION"
 	CodeDuplicateKey       = "DUPLICATE_KEY"
+	CodeDocumentTooLarge   = "DOCUMENT_TOO_LARGE"
 	CodeWriteRejected      = "WRITE_REJECTED"
 	CodeUnitRejected       = "UNIT_REJECTED"
 )
@@ -87,14 +88,40 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 		return write{}, r
 	}
 
+	if r := checkSize(op, data); r != nil {
+		return write{}, r
+	}
+
 	w := write{op: op, collection: op.Table, id: id}
 	w.model = buildModel(op.Kind, rules, userID, id, data, !a.ferretDB)
 	return w, nil
 }
 
+// maxDocument is MongoDB's document size limit, less room for the _id.
+const maxDocument = 16<<20 - 1<<10
+
+// checkSize refuses an op whose document would be larger than MongoDB
+// takes, which the driver would otherwise report for the whole request.
+// JSON can grow several times as BSON (an array of small numbers does), so
+// only large ops are measured, by encoding them.
+func checkSize(op *Op, data map[string]any) *refusal {
+	if len(op.Raw) < 1<<20 {
+		return nil
+	}
+	b, err := bson.Marshal(data)
+	if err == nil && len(b) <= maxDocument {
+		return nil
+	}
+	msg := fmt.Sprintf("the document would be larger than MongoDB's 16 MiB limit (%d bytes as BSON)", len(b))
+	if err != nil {
+		msg = "the document cannot be encoded as BSON: " + errorMessage(err)
+	}
+	return &refusal{code: CodeDocumentTooLarge, message: msg}
+}
+
 // rules returns the rules of a collection, or why clients may not write it.
 func (a *Applier) rules(name string) (Collection, *refusal) {
-	if err := CheckCollectionName(name, a.cfg.DeadLetter); err != nil {
+	if err := a.checkNamespace(name); err != nil {
 		return Collection{}, &refusal{code: CodeInvalidCollection, message: err.Error()}
 	}
 
@@ -104,6 +131,22 @@ func (a *Applier) rules(name string) (Collection, *refusal) {
 		return Collection{}, &refusal{code: CodeUnknownCollection, message: msg}
 	}
 	return rules, nil
+}
+
+// checkNamespace refuses a collection name that clients may not write or
+// that the deployment would refuse.
+func (a *Applier) checkNamespace(name string) error {
+	if err := CheckCollectionName(name, a.cfg.DeadLetter); err != nil {
+		return err
+	}
+	// MongoDB limits "database.collection" to 255 bytes.
+	if n := len(a.db.Name()) + 1 + len(name); n > 255 {
+		return fmt.Errorf("collection name is too long: with the database name it makes %d bytes, more than 255", n)
+	}
+	if a.ferretDB && strings.HasPrefix(strings.ToLower(name), "_ferretdb_") {
+		return fmt.Errorf("collection %s is reserved by FerretDB", quoteShort(name))
+	}
+	return nil
 }
 
 // restoreData checks the op's field names and restores their types. The
@@ -122,7 +165,11 @@ func (a *Applier) restoreData(op *Op, rules Collection) (map[string]any, *refusa
 			return nil, &refusal{code: CodeInvalidField, message: err.Error()}
 		}
 		v, err := restore(k, op.Data[k], rules.Fields[k])
-		if err != nil {
+		var bad *keyError
+		switch {
+		case errors.As(err, &bad):
+			return nil, &refusal{code: CodeInvalidField, message: err.Error()}
+		case err != nil:
 			return nil, &refusal{code: CodeTypeMismatch, message: err.Error()}
 		}
 		if a.ferretDB && hasDecimal(v) {

@@ -112,6 +112,14 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 // runError turns a bulk write error into a *writeRefused when MongoDB
 // refused a document, and classifies anything else.
 func runError(err error, modelIndex []int, offset int) error {
+	// A command error that is about the namespace, not a document, refuses
+	// the run's first op, before which nothing of the run was written.
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && ce.Code == 73 { // InvalidNamespace
+		msg := "MongoDB refused the collection name: " + errorMessage(ce)
+		return &writeRefused{refusal: refusal{index: offset + modelIndex[0], code: CodeInvalidCollection, message: msg}}
+	}
+
 	var bwe mongo.BulkWriteException
 	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil ||
 		isTransient(err) {
