@@ -177,6 +177,10 @@ func (s *Set) Verify(token, audience string, now time.Time) (userID string, err 
 	if claims.IssuedAt == nil {
 		return "", fmt.Errorf("verifying token: no iat claim: %w", ErrMalformed)
 	}
+	// The PowerSync Service refuses tokens that live longer; so do we.
+	if claims.ExpiresAt.Sub(claims.IssuedAt.Time) > MaxTTL {
+		return "", fmt.Errorf("verifying token: lifetime over %s: %w", MaxTTL, ErrMalformed)
+	}
 	return claims.Subject, nil
 }
 

@@ -170,6 +170,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"no exp", signWith(t, k, with(base, "exp", nil)), ErrMalformed},
 		{"no iat", signWith(t, k, with(base, "iat", nil)), ErrMalformed},
 		{"exp not a number", signWith(t, k, with(base, "exp", "soon")), ErrMalformed},
+		{"lifetime over 24h", signWith(t, k, with(base, "exp", now.Add(25*time.Hour).Unix())), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
