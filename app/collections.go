@@ -1,8 +1,10 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,11 +27,11 @@ func readCollections(file string) (map[string]CollectionConfig, error) {
 	var doc struct {
 		Collections map[string]*collectionYAML `yaml:"collections"`
 	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("config %s: collections: %v", file, oneLine(err))
-	}
 	if err := checkCollectionKeys(b); err != nil {
 		return nil, err
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: collections: %v", file, yamlProblem(err))
 	}
 	for name, c := range doc.Collections {
 		if c == nil {
@@ -53,7 +55,7 @@ func checkCollectionKeys(b []byte) error {
 		Collections map[string]map[string]any `yaml:"collections"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return fmt.Errorf("config: collections: %v", oneLine(err))
+		return fmt.Errorf("config: collections: %v (each collection is a section of id_type, owner_field, put, schema, fields)", yamlProblem(err))
 	}
 	for _, name := range sortedKeys(doc.Collections) {
 		for _, key := range sortedKeys(doc.Collections[name]) {
@@ -121,3 +123,12 @@ func (c *collectionYAML) config(name string) (CollectionConfig, error) {
 	return cc, nil
 }
 
+// yamlProblem gives the first problem of a YAML error on one line; a
+// *yaml.TypeError lists its problems on the lines after its first.
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return strings.TrimSpace(te.Errors[0])
+	}
+	return oneLine(err)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -181,9 +182,13 @@ func LoadConfig(file string) (*Config, error) {
 // a misspelt owner_field would silently turn ownership off.
 func checkKnownKeys(v *viper.Viper) error {
 	for _, key := range v.AllKeys() {
-		if _, ok := defaults[key]; !ok && key != "collections" && !strings.HasPrefix(key, "collections.") {
-			return fmt.Errorf("config: %s: unknown key", key)
+		if _, ok := defaults[key]; ok || key == "collections" || strings.HasPrefix(key, "collections.") {
+			continue
 		}
+		if isSection(key) {
+			return fmt.Errorf("config: %s: must be a section of keys, not a value", key)
+		}
+		return fmt.Errorf("config: %s: unknown key", key)
 	}
 
 	known := make(map[string]bool, len(defaults))
@@ -197,6 +202,16 @@ func checkKnownKeys(v *viper.Viper) error {
 		}
 	}
 	return nil
+}
+
+// isSection reports whether key is a section, such as server.
+func isSection(key string) bool {
+	for k := range defaults {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // envName returns the PSMONGO_ variable of a key.
@@ -252,9 +267,9 @@ func (r *reader) config() *Config {
 		PowerSyncURL: r.url("powersync.url"),
 		MongoDB: MongoDBConfig{
 			URI:            r.v.GetString("mongodb.uri"),
-			Database:       r.v.GetString("mongodb.database"),
+			Database:       r.database("mongodb.database"),
 			Transactions:   mongoapply.TxMode(r.oneOf("mongodb.transactions", "auto", "always", "never")),
-			DeadLetter:     r.v.GetString("mongodb.dead_letter"),
+			DeadLetter:     r.collection("mongodb.dead_letter"),
 			ConnectTimeout: r.duration("mongodb.connect_timeout"),
 		},
 		Auth:           r.auth(),
@@ -314,7 +329,7 @@ func (r *reader) fail(key, format string, args ...any) {
 }
 
 func (r *reader) port(key string) int {
-	s := strings.TrimSpace(r.v.GetString(key))
+	s := strings.TrimSpace(r.scalar(key))
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > 65535 {
 		r.fail(key, "%q is not a port number (0-65535)", s)
@@ -323,7 +338,7 @@ func (r *reader) port(key string) int {
 }
 
 func (r *reader) duration(key string) time.Duration {
-	s := r.v.GetString(key)
+	s := r.scalar(key)
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		r.fail(key, "%q is not a positive duration such as 30s or 5m", s)
@@ -346,7 +361,7 @@ func (r *reader) ttl(key string) time.Duration {
 
 // size reads a byte count, plain or with a KiB, MiB or GiB suffix.
 func (r *reader) size(key string) int {
-	s := strings.TrimSpace(r.v.GetString(key))
+	s := strings.TrimSpace(r.scalar(key))
 	mult := 1
 	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
 		if strings.HasSuffix(s, suffix) {
@@ -363,7 +378,7 @@ func (r *reader) size(key string) int {
 
 func (r *reader) level(key string) slog.Level {
 	var l slog.Level
-	s := r.v.GetString(key)
+	s := r.scalar(key)
 	if err := l.UnmarshalText([]byte(s)); err != nil {
 		r.fail(key, "%q is not a level (debug, info, warn or error)", s)
 	}
@@ -371,7 +386,7 @@ func (r *reader) level(key string) slog.Level {
 }
 
 func (r *reader) oneOf(key string, allowed ...string) string {
-	s := r.v.GetString(key)
+	s := r.scalar(key)
 	for _, a := range allowed {
 		if strings.EqualFold(s, a) {
 			return a
@@ -382,9 +397,43 @@ func (r *reader) oneOf(key string, allowed ...string) string {
 }
 
 func (r *reader) url(key string) string {
-	s := r.v.GetString(key)
-	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+	s := r.scalar(key)
+	u, err := url.Parse(s)
+	if err != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) ||
+		u.Host == "" || strings.ContainsAny(s, " \t\n") {
 		r.fail(key, "%q is not an http or https URL", s)
+	}
+	return s
+}
+
+// scalar reads a key that must hold one value, not a list or a section.
+func (r *reader) scalar(key string) string {
+	switch r.v.Get(key).(type) {
+	case []any, map[string]any:
+		r.fail(key, "must be a single value, not a list or a section")
+	}
+	return r.v.GetString(key)
+}
+
+// database reads the database name, which MongoDB limits to 63 bytes
+// without /\. "$*<>:|? or spaces.
+func (r *reader) database(key string) string {
+	s := r.scalar(key)
+	switch {
+	case len(s) > 63:
+		r.fail(key, "%q is longer than 63 bytes", s)
+	case strings.ContainsAny(s, "/\\. \"$*<>:|?\x00"):
+		r.fail(key, "%q holds a character MongoDB does not allow in a database name", s)
+	}
+	return s
+}
+
+// collection reads the name of a collection psmongo itself writes.
+func (r *reader) collection(key string) string {
+	s := r.scalar(key)
+	// "\x00" names no collection: this one is the dead-letter collection.
+	if err := mongoapply.CheckCollectionName(s, "\x00"); err != nil {
+		r.fail(key, "%v", err)
 	}
 	return s
 }

@@ -196,6 +196,9 @@ func TestTokenOpenMode(t *testing.T) {
 	}
 	runScenarios(t, s, []scenario{
 		{name: "no user id", method: "GET", path: "/token", status: 400, want: []string{"user_id"}},
+		{name: "blank user id", method: "GET", path: "/token?user_id=%20", status: 400, want: []string{"user_id"}},
+		{name: "user id with NUL", method: "GET", path: "/token?user_id=a%00b", status: 400, want: []string{"control character"}},
+		{name: "user id not UTF-8", method: "GET", path: "/token?user_id=%ff%fe", status: 400, want: []string{"invalid UTF-8"}},
 	})
 }
 

@@ -34,7 +34,7 @@ func TestSchemaValidators(t *testing.T) {
 	}
 	s := newServer(t, "", cfg)
 	runScenarios(t, s, []scenario{{name: "typed by the validator", method: "POST", path: "/upload",
-		body: `{"batch":[{"op":"PUT","type":"todos","id":"a","data":{"done":1,"at":"2026-12-04 15:55:11"}}]}`,
+		body:   `{"batch":[{"op":"PUT","type":"todos","id":"a","data":{"done":1,"at":"2026-12-04 15:55:11"}}]}`,
 		status: 200, want: []string{`"applied":1`}}})
 
 	var doc bson.M

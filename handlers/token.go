@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -61,8 +63,11 @@ func (h *Token) user(c *fiber.Ctx) (string, error) {
 	switch h.Mode {
 	case TokenOpen:
 		userID := strings.TrimSpace(c.Query("user_id"))
-		if userID == "" {
+		switch {
+		case userID == "":
 			return "", BadRequest("the user_id query parameter is required")
+		case !utf8.ValidString(userID) || strings.ContainsFunc(userID, unicode.IsControl):
+			return "", BadRequest("user_id holds invalid UTF-8 or a control character")
 		}
 		return strings.Clone(userID), nil
 	case TokenUpstream:

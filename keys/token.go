@@ -171,7 +171,7 @@ func (s *Set) Verify(token, audience string, now time.Time) (userID string, err 
 		return "", fmt.Errorf("verifying token: %w", classify(err, &claims))
 	}
 
-	if claims.Subject == "" {
+	if strings.TrimSpace(claims.Subject) == "" {
 		return "", fmt.Errorf("verifying token: %w", ErrNoSubject)
 	}
 	if claims.IssuedAt == nil {

@@ -167,6 +167,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"wrong audience", signWith(t, k, with(base, "aud", "http://127.0.0.1:9")), ErrAudience},
 		{"no audience", signWith(t, k, with(base, "aud", nil)), ErrAudience},
 		{"no sub", signWith(t, k, with(base, "sub", nil)), ErrNoSubject},
+		{"blank sub", signWith(t, k, with(base, "sub", " ")), ErrNoSubject},
 		{"no exp", signWith(t, k, with(base, "exp", nil)), ErrMalformed},
 		{"no iat", signWith(t, k, with(base, "iat", nil)), ErrMalformed},
 		{"exp not a number", signWith(t, k, with(base, "exp", "soon")), ErrMalformed},

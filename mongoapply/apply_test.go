@@ -657,3 +657,51 @@ func TestLongMessagesAreCut(t *testing.T) {
 		t.Errorf("shorten: %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 }
+
+// TestConcurrentResendsAreApplied sends one batch many times at once, as a
+// client resending after a timeout does: upserts of one new _id race, and
+// none of them may be reported as refused.
+func TestConcurrentResendsAreApplied(t *testing.T) {
+	f := newFixture(t, Config{})
+	for round := range 5 {
+		body := fmt.Sprintf(`{"batch":[{"op":"PUT","table":"t","id":"r%d","tx_id":1,"data":{"n":%d}}]}`, round, round)
+		ops, err := ParseBatch([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan string, 10)
+		for range 10 {
+			go func() {
+				res, err := f.a.Apply(t.Context(), "u", ops)
+				switch {
+				case err != nil:
+					errs <- err.Error()
+				case res.Applied != 1:
+					errs <- fmt.Sprintf("%+v", res.Rejected)
+				default:
+					errs <- ""
+				}
+			}()
+		}
+		for range 10 {
+			if e := <-errs; e != "" {
+				t.Errorf("round %d: a resend was not applied: %s", round, e)
+			}
+		}
+	}
+	if n := len(f.deadLetters()); n != 0 {
+		t.Errorf("dead letters = %d, want none", n)
+	}
+}
+
+func TestTooManyValuesAreRefusedUndecoded(t *testing.T) {
+	f := newFixture(t, Config{})
+	body := `{"batch":[{"op":"PUT","table":"big","id":"a","data":{"v":[0` + strings.Repeat(",0", maxValues+1) + `]}}]}`
+	res := f.apply("u", body)
+	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeDocumentTooLarge || !strings.Contains(res.Rejected[0].Message, "values") {
+		t.Errorf("result = %.300v, want DOCUMENT_TOO_LARGE for too many values", res)
+	}
+	if countValues([]byte(`{"a":"x,y\",z","b":[1,2]}`)) != 2 {
+		t.Errorf("countValues counts commas inside strings")
+	}
+}

@@ -163,9 +163,14 @@ var dateLayouts = []string{
 }
 
 func toDate(v any) (any, error) {
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
+		if !numberText.MatchString(s) {
+			return dateText(s)
+		}
+		v = json.Number(s) // Unix milliseconds kept in a text column
+	}
 	switch v := v.(type) {
-	case string:
-		return dateText(strings.TrimSpace(v))
 	case json.Number:
 		ms, err := exactInt(v.String(), 64)
 		if err != nil {

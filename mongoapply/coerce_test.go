@@ -45,6 +45,7 @@ func TestRestore(t *testing.T) {
 		{"date RFC 3339 offset", FieldDate, `"2024-07-04T02:00:00+02:00"`, utc("2024-07-04T00:00:00Z")},
 		{"date Unix ms", FieldDate, `1717171717500`, utc("2024-05-31T16:08:37.5Z")},
 		{"date only", FieldDate, `"2024-05-02"`, utc("2024-05-02T00:00:00Z")},
+		{"date Unix ms as text", FieldDate, `"1717171717500"`, utc("2024-05-31T16:08:37.5Z")},
 		{"int", FieldInt, `-42`, int32(-42)},
 		{"int from text", FieldInt, `"7"`, int32(7)},
 		{"int from whole real", FieldInt, `7.0`, int32(7)},

@@ -90,7 +90,7 @@ func (a *Applier) insertDeadLetter(ctx context.Context, doc bson.D) error {
 // deadLetterID hashes the user and the ops; it also returns their size.
 func deadLetterID(userID string, ops []Op) (string, int) {
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00", userID)
+	fmt.Fprintf(sum, "%d:%s", len(userID), userID) // length first: user ids may hold anything
 	size := 0
 	for _, op := range ops {
 		sum.Write(op.Raw)

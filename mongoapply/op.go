@@ -26,7 +26,17 @@ type Op struct {
 	Raw   json.RawMessage // the whole op as received, kept for the dead-letter collection
 
 	Metadata string // the client's _metadata string, if any
+
+	// tooManyValues marks data with more values than a document can hold;
+	// it was not decoded, and the op is refused with DOCUMENT_TOO_LARGE.
+	tooManyValues bool
 }
+
+// maxValues is the most JSON values an op's data may hold. Each BSON
+// value takes at least three bytes, so no 16 MiB document holds more than
+// about 5.6 million, and decoding millions of values costs far more memory
+// than the body: data with more is refused without being decoded.
+const maxValues = 1 << 20
 
 // ParseBatch reads a request body of the form {"batch": [op, ...]}.
 // An error wraps ErrInvalidRequest.
@@ -117,15 +127,22 @@ func readTable(f map[string]json.RawMessage, op *Op) error {
 		if !ok || isNull(raw) {
 			continue
 		}
-		if err := json.Unmarshal(raw, &op.Table); err != nil {
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
 			return fmt.Errorf("%q is not a string", key)
 		}
-		if op.Table == "" {
+		switch {
+		case name == "":
 			return fmt.Errorf("%q is empty", key)
+		case op.Table != "" && op.Table != name:
+			return fmt.Errorf("\"table\" and \"type\" name different collections")
 		}
-		return nil
+		op.Table = name
 	}
-	return fmt.Errorf("missing \"table\" (or \"type\")")
+	if op.Table == "" {
+		return fmt.Errorf("missing \"table\" (or \"type\")")
+	}
+	return nil
 }
 
 func readData(f map[string]json.RawMessage, op *Op) error {
@@ -133,6 +150,10 @@ func readData(f map[string]json.RawMessage, op *Op) error {
 		raw, ok := f[key]
 		if !ok || isNull(raw) {
 			continue
+		}
+		if countValues(raw) > maxValues {
+			op.tooManyValues = true
+			return nil
 		}
 		v, err := decodeJSON(raw)
 		if err != nil {
@@ -262,4 +283,23 @@ func (e *requestError) Is(target error) bool { return target == ErrInvalidReques
 
 func invalidf(format string, args ...any) error {
 	return &requestError{msg: fmt.Sprintf(format, args...)}
+}
+
+// countValues counts, without decoding, the values of arrays and objects in
+// raw, JSON that is not yet known to be valid: the commas outside strings.
+func countValues(raw []byte) int {
+	n, inString, escaped := 0, false, false
+	for _, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ',':
+			n++
+		}
+	}
+	return n
 }

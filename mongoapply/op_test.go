@@ -56,7 +56,7 @@ func TestParseBatchShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseBatch(%s): %v", tt.op, err)
 			}
-			if diff := cmp.Diff(tt.want, ops[0], cmpopts.IgnoreFields(Op{}, "Raw")); diff != "" {
+			if diff := cmp.Diff(tt.want, ops[0], cmpopts.IgnoreFields(Op{}, "Raw"), cmp.AllowUnexported(Op{})); diff != "" {
 				t.Errorf("ParseBatch(%s) mismatch (-want +got):\n%s", tt.op, diff)
 			}
 			if string(ops[0].Raw) != tt.op {
@@ -82,6 +82,7 @@ func TestParseBatchRefuses(t *testing.T) {
 		{"unknown op", `{"batch":[{"op":"UPSERT","table":"t","id":"a"}]}`, `op 0: unknown op "UPSERT"`},
 		{"missing table", `{"batch":[{"op":"PUT","id":"a"}]}`, `op 0: missing "table"`},
 		{"empty table", `{"batch":[{"op":"PUT","table":"","id":"a"}]}`, `op 0: "table" is empty`},
+		{"table and type differ", `{"batch":[{"op":"PUT","table":"a","type":"b","id":"a"}]}`, `name different collections`},
 		{"missing id", `{"batch":[{"op":"PUT","table":"t","id":"a"},{"op":"PUT","table":"t","data":{}}]}`, `op 1: missing "id"`},
 		{"id object", `{"batch":[{"op":"PUT","table":"t","id":{}}]}`, `op 0: "id" is not a string or number`},
 		{"data array", `{"batch":[{"op":"PUT","table":"t","id":"a","data":[1]}]}`, `op 0: "data" is not an object`},

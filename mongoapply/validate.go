@@ -71,6 +71,10 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 	if r != nil {
 		return write{}, r
 	}
+	if op.tooManyValues {
+		msg := fmt.Sprintf("the data holds more than %d values, more than a MongoDB document can", maxValues)
+		return write{}, &refusal{code: CodeDocumentTooLarge, message: msg}
+	}
 	id, err := documentID(op.ID, rules.IDType)
 	if err != nil {
 		return write{}, &refusal{code: CodeInvalidID, message: err.Error()}

@@ -102,11 +102,35 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 	}
 
 	coll := a.db.Collection(run[0].collection)
-	res, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	ordered := options.BulkWrite().SetOrdered(true)
+	res, err := coll.BulkWrite(ctx, models, ordered)
+	if at, ok := upsertRace(err, run, modelIndex); ok {
+		// Two upserts of one new _id raced, as when a client resends a
+		// batch while the first try still runs: the loser's duplicate key
+		// means the document now exists, and a second try updates it.
+		// The ops before it were written; the rest go again.
+		res, err = coll.BulkWrite(ctx, models[at:], ordered)
+		if err != nil {
+			return nil, runError(err, modelIndex[at:], offset)
+		}
+		from := modelIndex[at]
+		return a.unmatchedPatches(ctx, coll, run[from:], res, offset+from)
+	}
 	if err != nil {
 		return nil, runError(err, modelIndex, offset)
 	}
 	return a.unmatchedPatches(ctx, coll, run, res, offset)
+}
+
+// upsertRace reports whether a bulk write failed on a duplicate key of a
+// PUT, which upserts, and returns the index of its model.
+func upsertRace(err error, run []write, modelIndex []int) (int, bool) {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || !bwe.WriteErrors[0].HasErrorCode(11000) {
+		return 0, false
+	}
+	at := bwe.WriteErrors[0].Index
+	return at, run[modelIndex[at]].op.Kind == hooks.Put
 }
 
 // runError turns a bulk write error into a *writeRefused when MongoDB
