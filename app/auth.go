@@ -54,11 +54,9 @@ func signingKey(cfg *Config, logger *slog.Logger) (*keys.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("development key: %w", err)
 	}
-	msg := "using the development key; set POWERSYNC_PRIVATE_KEY in production"
-	if created {
-		msg = "generated a development key; set POWERSYNC_PRIVATE_KEY in production"
-	}
-	logger.Warn(msg, slog.String("kid", key.ID), slog.String("alg", key.Alg), slog.String("dir", dir))
+	logger.Warn("using the development key", slog.Bool("created", created),
+		slog.String("kid", key.ID), slog.String("alg", key.Alg), slog.String("dir", dir),
+		slog.String("note", "set POWERSYNC_PRIVATE_KEY in production"))
 	return key, nil
 }
 
@@ -98,10 +96,12 @@ func loadAuth(ctx context.Context, cfg *Config, logger *slog.Logger) (*Auth, err
 	logger.InfoContext(ctx, "auth ready", slog.String("kid", set.Current().ID),
 		slog.String("token_mode", cfg.Auth.TokenMode), slog.String("upload_mode", cfg.Auth.UploadMode))
 	if cfg.Auth.TokenMode == TokenOpen {
-		logger.WarnContext(ctx, "auth.token.mode is open: anyone can get a token for any user id; use it for development only")
+		logger.WarnContext(ctx, "token mode is open",
+			slog.String("note", "anyone can get a token for any user id; development only"))
 	}
 	if cfg.Auth.UploadMode == UploadNone {
-		logger.WarnContext(ctx, "auth.upload.mode is none: uploads are not authenticated; use it for development only")
+		logger.WarnContext(ctx, "uploads are not authenticated",
+			slog.String("note", "auth.upload.mode is none; development only"))
 	}
 	return a, nil
 }

@@ -17,9 +17,9 @@ func (s *Server) routes() error {
 	authUpload := s.uploadAuth()
 
 	f := s.http
-	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 	f.Use(requestid.New())
-	f.Use(s.accessLog)
+	f.Use(s.accessLog) // outside recover, so a panicking request is logged too
+	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 
 	f.Get("/healthz", health.Live)
 	f.Get("/readyz", health.Ready)

@@ -108,8 +108,8 @@ func (s *Server) validatorFields(ctx context.Context, name string) (map[string]m
 		return nil, fmt.Errorf("reading the validator of %q: %w", name, err)
 	}
 	if !ok {
-		s.log.WarnContext(ctx, "collection has schema: validators but no validator; its values keep their JSON types",
-			slog.String("collection", name))
+		s.log.WarnContext(ctx, "collection has no validator", slog.String("collection", name),
+			slog.String("note", "schema is validators; values keep their JSON types"))
 		return fields, nil
 	}
 
@@ -118,7 +118,7 @@ func (s *Server) validatorFields(ctx context.Context, name string) (map[string]m
 		return nil, fmt.Errorf("config: collections.%s.schema: %v", name, err)
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "validator has fields without a field type; they keep their JSON types",
+		s.log.WarnContext(ctx, "validator fields without a type",
 			slog.String("collection", name), slog.Any("error", err))
 	}
 	for f, t := range types {
@@ -147,8 +147,8 @@ func (s *Server) warnUnsupported(collections map[string]mongoapply.Collection) {
 	for _, name := range sortedKeys(collections) {
 		for _, field := range sortedKeys(collections[name].Fields) {
 			if collections[name].Fields[field] == mongoapply.FieldDecimal {
-				s.log.Warn("FerretDB cannot hold decimal values: writes of this field will be refused with UNSUPPORTED_TYPE",
-					slog.String("collection", name), slog.String("field", field))
+				s.log.Warn("decimal field unsupported", slog.String("collection", name), slog.String("field", field),
+					slog.String("note", "FerretDB cannot hold decimals; writes get UNSUPPORTED_TYPE"))
 			}
 		}
 	}

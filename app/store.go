@@ -38,8 +38,8 @@ func OpenStore(ctx context.Context, cfg *Config, logger *slog.Logger) (*Store, e
 			return nil, fmt.Errorf("starting the embedded store: %w", err)
 		}
 		s.dev, uri = dev, dev.URI()
-		logger.Warn("no mongodb.uri set: using the embedded development store, which has no "+
-			"change streams, so the PowerSync Service cannot replicate from it",
+		logger.Warn("using the embedded development store",
+			slog.String("note", "no change streams: the PowerSync Service cannot replicate from it; set mongodb.uri"),
 			slog.String("dir", dir), slog.String("uri", uri))
 	}
 

@@ -18,6 +18,7 @@ type Error struct {
 	Err        error // the cause, for the log; never sent
 }
 
+// Error returns the status, the code and the cause, for the log.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("%d %s: %v", e.Status, e.Code, e.Err)

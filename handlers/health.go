@@ -28,7 +28,9 @@ func (h *Health) Ready(c *fiber.Ctx) error {
 	defer cancel()
 
 	if err := h.DB.Ping(ctx); err != nil {
-		return Unavailable("MongoDB does not answer")
+		e := Unavailable("MongoDB does not answer")
+		e.Err = err
+		return e
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }

@@ -71,6 +71,7 @@ func Reject(code, format string, args ...any) error {
 	return &Rejection{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// Error returns the code and the message.
 func (r *Rejection) Error() string {
 	return r.Code + ": " + r.Message
 }

@@ -65,7 +65,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 		return nil, err
 	}
 	if !caps.Transactions && cfg.Transactions == TxAlways {
-		return nil, fmt.Errorf("mongodb.transactions is always, but the deployment is not a replica set")
+		return nil, errors.New("config: mongodb.transactions: always, but the deployment is not a replica set")
 	}
 	a.useTx = caps.Transactions && cfg.Transactions != TxNever
 	a.caps, a.ferretDB = caps, caps.FerretDB

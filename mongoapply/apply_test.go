@@ -424,6 +424,10 @@ func TestHooks(t *testing.T) {
 			op.Data["checked_by"] = "hook"
 		case op.ID == "boom":
 			panic("hook bug")
+		case op.ID == "secret":
+			return errors.New("dial 10.1.2.3: connection refused")
+		case op.ID == "chan":
+			op.Data = map[string]any{"c": make(chan int)}
 		}
 		return nil
 	})
@@ -440,6 +444,14 @@ func TestHooks(t *testing.T) {
 	res = f.apply("", `{"batch":[{"op":"DELETE","table":"todos","id":"boom"}]}`)
 	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeHookFailed {
 		t.Errorf("panicking hook = %+v, want %s", res, CodeHookFailed)
+	}
+	res = f.apply("", `{"batch":[{"op":"DELETE","table":"todos","id":"secret"}]}`)
+	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeHookFailed || strings.Contains(res.Rejected[0].Message, "10.1.2.3") {
+		t.Errorf("failing hook = %+v, want %s without the error's text", res, CodeHookFailed)
+	}
+	res = f.apply("", `{"batch":[{"op":"PATCH","table":"todos","id":"chan","data":{"x":1}}]}`)
+	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeHookFailed {
+		t.Errorf("hook setting a value BSON cannot hold = %+v, want %s", res, CodeHookFailed)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 
@@ -199,23 +200,27 @@ func (a *Applier) runHook(ctx context.Context, userID string, op *Op, data map[s
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.ErrorContext(ctx, "hook panicked",
-				"collection", op.Table, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			a.log.ErrorContext(ctx, "hook panicked", slog.String("collection", op.Table),
+				slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
 			r = &refusal{code: CodeHookFailed, message: "the collection's hook failed"}
 		}
 	}()
 
 	if err := hook(ctx, hop); err != nil {
-		return nil, hookRefusal(err)
+		return nil, a.hookRefusal(ctx, op.Table, err)
 	}
 	return hop.Data, checkHookData(op.Kind, hop.Data)
 }
 
-func hookRefusal(err error) *refusal {
+// hookRefusal turns a hook's error into a refusal. A *hooks.Rejection is
+// meant for the client; any other error is the hook failing, whose text
+// may be internal, so it goes to the log and the client gets HOOK_FAILED.
+func (a *Applier) hookRefusal(ctx context.Context, collection string, err error) *refusal {
 	if rej, ok := hooks.AsRejection(err); ok {
 		return &refusal{code: rej.Code, message: rej.Message}
 	}
-	return &refusal{code: CodeHookFailed, message: err.Error()}
+	a.log.WarnContext(ctx, "hook failed", slog.String("collection", collection), slog.Any("error", err))
+	return &refusal{code: CodeHookFailed, message: "the collection's hook failed"}
 }
 
 // checkHookData refuses field names a hook put into the data.
@@ -227,6 +232,11 @@ func checkHookData(kind hooks.Kind, data map[string]any) *refusal {
 		if err := CheckFieldName(k); err != nil {
 			return &refusal{code: CodeHookFailed, message: "hook set an invalid field: " + err.Error()}
 		}
+	}
+	// A value the hook set that BSON cannot hold would fail the whole
+	// request with a 500, which the client retries forever.
+	if _, err := bson.Marshal(data); err != nil {
+		return &refusal{code: CodeHookFailed, message: "hook set a value BSON cannot hold: " + errorMessage(err)}
 	}
 	return nil
 }
