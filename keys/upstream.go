@@ -30,6 +30,8 @@ const (
 const (
 	// jwksMaxAge is how long fetched keys are used before they are fetched
 	// again, so that keys the identity provider withdrew stop verifying.
+	// While the provider cannot be reached the old keys stay in use:
+	// signing in keeps working through an outage of its JWKS endpoint.
 	jwksMaxAge = time.Hour
 	// maxJWKSBytes bounds the JWKS document read from the identity provider.
 	maxJWKSBytes = 1 << 20
