@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/psmongo/psmongo/handlers"
 	"github.com/psmongo/psmongo/hooks"
 	"github.com/psmongo/psmongo/mongoapply"
 )
@@ -22,9 +23,9 @@ const DefaultConfigFile = "config.yaml"
 
 // Token and upload authentication modes.
 const (
-	TokenOpen     = "open"
-	TokenUpstream = "upstream"
-	TokenDisabled = "disabled"
+	TokenOpen     = handlers.TokenOpen
+	TokenUpstream = handlers.TokenUpstream
+	TokenDisabled = handlers.TokenDisabled
 
 	UploadPowerSync = "powersync"
 	UploadUpstream  = "upstream"

@@ -39,7 +39,7 @@ func Authenticate(v Verifier) fiber.Handler {
 func verifyBearer(c *fiber.Ctx, v Verifier) (string, error) {
 	token, ok := bearer(c.Get(fiber.HeaderAuthorization))
 	if !ok {
-		return "", Unauthorized("missing Authorization: Bearer token")
+		return "", Unauthorized("missing Authorization: Bearer token", nil)
 	}
 	// The token is not kept past the request; the user id is copied.
 	userID, err := v.Verify(c.UserContext(), token)
@@ -77,18 +77,12 @@ var tokenMessages = []struct {
 
 func tokenError(err error) error {
 	if errors.Is(err, keys.ErrJWKSUnavailable) {
-		e := Unavailable("the identity provider's keys are unavailable; retry later")
-		e.Err = err
-		return e
+		return Unavailable("the identity provider's keys are unavailable; retry later", err)
 	}
 	for _, m := range tokenMessages {
 		if errors.Is(err, m.err) {
-			e := Unauthorized(m.msg)
-			e.Err = err
-			return e
+			return Unauthorized(m.msg, err)
 		}
 	}
-	e := Unauthorized("token is invalid")
-	e.Err = err
-	return e
+	return Unauthorized("token is invalid", err)
 }

@@ -34,14 +34,15 @@ func BadRequest(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: msg}
 }
 
-// Unauthorized returns a 401 *Error.
-func Unauthorized(msg string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg}
+// Unauthorized returns a 401 *Error; cause, which may be nil, is for the log.
+func Unauthorized(msg string, cause error) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg, Err: cause}
 }
 
-// Unavailable returns a 503 *Error asking the client to retry.
-func Unavailable(msg string) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: msg, RetryAfter: 5}
+// Unavailable returns a 503 *Error asking the client to retry; cause is for
+// the log.
+func Unavailable(msg string, cause error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: msg, RetryAfter: 5, Err: cause}
 }
 
 // applyError turns an error of mongoapply into what the client sees.
@@ -50,9 +51,7 @@ func applyError(err error) error {
 	case errors.Is(err, mongoapply.ErrInvalidRequest):
 		return BadRequest(err.Error())
 	case errors.Is(err, mongoapply.ErrUnavailable):
-		e := Unavailable("MongoDB is unavailable; retry the upload")
-		e.Err = err
-		return e
+		return Unavailable("MongoDB is unavailable; retry the upload", err)
 	}
 	return err
 }

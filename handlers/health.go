@@ -28,9 +28,7 @@ func (h *Health) Ready(c *fiber.Ctx) error {
 	defer cancel()
 
 	if err := h.DB.Ping(ctx); err != nil {
-		e := Unavailable("MongoDB does not answer")
-		e.Err = err
-		return e
+		return Unavailable("MongoDB does not answer", err)
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
