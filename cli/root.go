@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 		newScaffoldCommand(),
 		newDoctorCommand(),
 		newBenchCommand(),
+		newDevstoreCommand(),
 		newVersionCommand(),
 	)
 	return root
