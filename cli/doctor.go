@@ -14,14 +14,13 @@ func newDoctorCommand() *cobra.Command {
 		Short: "Check, item by item, that MongoDB and the keys are ready for PowerSync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.LoadConfig(configFile(cmd))
-			if err != nil {
-				return err
-			}
-
 			failed := 0
-			for _, c := range app.Doctor(cmd.Context(), cfg) {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-4s  %s: %s\n", c.Level, c.Item, c.Detail)
+			for _, c := range app.DoctorFile(cmd.Context(), configFile(cmd), app.DoctorOptions{}) {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-4s  %s: %s", c.Level, c.ID, c.Message)
+				if c.Fix != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "; fix: %s", c.Fix)
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
 				if c.Level == app.CheckFail {
 					failed++
 				}
