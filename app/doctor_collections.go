@@ -49,8 +49,8 @@ func findCollection(docs []bson.Raw, name string) (bson.Raw, bool) {
 // judgePostImages checks changeStreamPreAndPostImages on a collection. The
 // PowerSync Service's post_images read_only needs it on every collection its
 // sync rules name, auto_configure turns it on itself (given collMod), and
-// off does without ("Post Images" in the Service's MongoDB database setup
-// guide).
+// off does without (https://docs.powersync.com/configuration/source-db/setup,
+// "Post Images").
 func judgePostImages(name string, info bson.Raw, found bool, postImages string) Check {
 	c := Check{ID: "collections." + name, Level: CheckOK}
 	enable := fmt.Sprintf("db.runCommand({collMod: %q, changeStreamPreAndPostImages: {enabled: true}})", name)

@@ -41,6 +41,11 @@ type serverAnswers struct {
 
 // gather asks the deployment behind db what doctor judges, each call
 // bounded by timeout. A failed call is kept as its answer's error.
+//
+// TODO(#5): the user's write privileges are not checked, since doctor only
+// reads; a user who may read but not insert shows up only when serve
+// writes. Nor are the PowerSync Service's own user's privileges, which
+// doctor cannot know.
 func gather(ctx context.Context, db *mongo.Database, deadLetter string, timeout time.Duration) *serverAnswers {
 	admin := db.Client().Database("admin")
 	run := func(d *mongo.Database, cmd bson.D) answer {

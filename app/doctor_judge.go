@@ -20,7 +20,8 @@ const (
 )
 
 // minMajorVersion is the oldest MongoDB the PowerSync Service replicates
-// from: 6.0.
+// from: 6.0 (https://docs.powersync.com/configuration/source-db/setup,
+// "Version compatibility").
 const minMajorVersion = 6
 
 // Fixes that several checks give.
@@ -97,8 +98,7 @@ func judgeDeployment(a *serverAnswers, cfg *Config, postImages string) []Check {
 	return append(checks, judgeDeadLetter(a, cfg.MongoDB.DeadLetter), judgeDeadLetterIndex(a, cfg.MongoDB.DeadLetter))
 }
 
-// judgeVersion checks for MongoDB 6.0 or newer, which the PowerSync Service
-// needs ("Version compatibility" in its MongoDB database setup guide).
+// judgeVersion checks for MongoDB 6.0 or newer (see minMajorVersion).
 func judgeVersion(a *serverAnswers) Check {
 	c := Check{ID: "mongodb.version", Level: CheckOK}
 	upgrade := "use MongoDB 6.0 or newer"
