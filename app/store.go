@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -71,15 +72,14 @@ func (s *Store) connect(ctx context.Context, cfg *Config, uri string) error {
 		return fmt.Errorf("connecting to mongodb at %s: %w", redactedHosts(cs), err)
 	}
 
-	name := cfg.MongoDB.Database
-	if name == "" {
-		name = cs.Database
-	}
-	if name == "" {
-		name = defaultDatabase
-	}
-	s.DB = s.Client.Database(name)
+	s.DB = s.Client.Database(databaseName(cfg, cs))
 	return nil
+}
+
+// databaseName returns mongodb.database, else the database the URI names,
+// else defaultDatabase.
+func databaseName(cfg *Config, cs *connstring.ConnString) string {
+	return cmp.Or(cfg.MongoDB.Database, cs.Database, defaultDatabase)
 }
 
 // Ping checks that MongoDB answers.
