@@ -143,11 +143,13 @@ func judgeDeadLetter(a *serverAnswers, name string) Check {
 }
 
 // judgeDeadLetterIndex checks for an index that serves reviewing refused
-// units, newest first or by user. Nothing creates one: without it each
-// review scans the whole collection.
+// units, newest first or by user. serve creates one at start-up; without it
+// each review scans the whole collection.
 func judgeDeadLetterIndex(a *serverAnswers, name string) Check {
 	c := Check{ID: "mongodb.dead_letter.index", Level: CheckWarn}
-	fix := fmt.Sprintf("db.getCollection(%q).createIndex({%s: 1})", name, deadLetterIndexKey)
+	fix := fmt.Sprintf("start psmongo serve once, which creates it, or run "+
+		"db.getCollection(%q).createIndex({user_id: 1, %s: -1}, {name: %q})",
+		name, deadLetterIndexKey, mongoapply.DeadLetterIndex)
 	err := a.DeadLetterIndexes.Err
 	// The server answers NamespaceNotFound for a missing collection; the
 	// driver turns that into an empty listing, so ask listCollections too.

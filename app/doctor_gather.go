@@ -42,7 +42,7 @@ type serverAnswers struct {
 // gather asks the deployment behind db what doctor judges, each call
 // bounded by timeout. A failed call is kept as its answer's error.
 //
-// TODO(#5): the user's write privileges are not checked, since doctor only
+// TODO(doctor): the user's write privileges are not checked, since doctor only
 // reads; a user who may read but not insert shows up only when serve
 // writes. Nor are the PowerSync Service's own user's privileges, which
 // doctor cannot know.

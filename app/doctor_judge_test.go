@@ -127,7 +127,7 @@ func TestJudgeRecordedDeployments(t *testing.T) {
 	noDeadLetters := []verdict{
 		{"mongodb.dead_letter", CheckOK, `"powersync_rejected_writes" does not exist yet`, ""},
 		{"mongodb.dead_letter.index", CheckWarn, "does not exist yet, so it has no index on received_at",
-			`db.getCollection("powersync_rejected_writes").createIndex({received_at: 1}) (this creates the collection too)`},
+			`start psmongo serve once, which creates it, or run db.getCollection("powersync_rejected_writes").createIndex({user_id: 1, received_at: -1}, {name: "user_id_received_at"}) (this creates the collection too)`},
 	}
 	transactionsUsed := verdict{"mongodb.transactions", CheckOK, "used: each unit is written in one transaction", ""}
 	noTransactions := verdict{"mongodb.transactions", CheckWarn, "not used: the deployment is not a replica set",
@@ -175,7 +175,7 @@ func TestJudgeRecordedDeployments(t *testing.T) {
 			{"mongodb.dead_letter", CheckWarn, `2 refused unit(s) in "powersync_rejected_writes" await review`,
 				`read them with db.getCollection("powersync_rejected_writes").find().sort({received_at: -1})`},
 			{"mongodb.dead_letter.index", CheckWarn, "no index on received_at or user_id",
-				`db.getCollection("powersync_rejected_writes").createIndex({received_at: 1})`},
+				`start psmongo serve once, which creates it, or run db.getCollection("powersync_rejected_writes").createIndex({user_id: 1, received_at: -1}, {name: "user_id_received_at"})`},
 		}}},
 		{"mongodb5", [][]verdict{{
 			{"mongodb.version", CheckFail, "MongoDB 5.0.26; PowerSync needs 6.0 or newer", "use MongoDB 6.0 or newer"},

@@ -72,6 +72,9 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	if a.ferretDB {
 		a.maxRun = ferretDBMaxRun
 	}
+	if err := a.ensureDeadLetterIndex(ctx); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 // deadLetterBudget is how many bytes of ops one dead letter holds, under
@@ -107,4 +110,26 @@ func opText(raw []byte) any {
 		return string(raw)
 	}
 	return primitive.Binary{Data: bytes.Clone(raw)}
+}
+
+// DeadLetterIndex is the name of the index on the dead-letter collection,
+// by user and newest first: how refused units are looked at and cleaned up.
+const DeadLetterIndex = "user_id_received_at"
+
+// ensureDeadLetterIndex creates the dead-letter collection's index if it is
+// missing. A deployment that refuses it (a user without the createIndex
+// privilege) costs only slower reviews, so that is logged, not fatal.
+func (a *Applier) ensureDeadLetterIndex(ctx context.Context) error {
+	_, err := a.db.Collection(a.cfg.DeadLetter).Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "received_at", Value: -1}},
+		Options: options.Index().SetName(DeadLetterIndex),
+	})
+	if err == nil {
+		return nil
+	}
+	if err := classify(err); errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	a.log.Warn("dead-letter index not created", slog.String("collection", a.cfg.DeadLetter), slog.Any("error", err))
+	return nil
 }

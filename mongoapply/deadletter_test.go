@@ -177,3 +177,28 @@ func TestLongMessagesAreCut(t *testing.T) {
 		t.Errorf("shorten: %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 }
+
+func TestDeadLetterIndexIsCreated(t *testing.T) {
+	f := newFixture(t, Config{})
+	cur, err := f.db.Collection(DefaultDeadLetter).Indexes().List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var indexes []struct {
+		Name string `bson:"name"`
+		Key  bson.D `bson:"key"`
+	}
+	if err := cur.All(t.Context(), &indexes); err != nil {
+		t.Fatal(err)
+	}
+	want := bson.D{{Key: "user_id", Value: int32(1)}, {Key: "received_at", Value: int32(-1)}}
+	for _, ix := range indexes {
+		if ix.Name == DeadLetterIndex {
+			if diff := cmp.Diff(want, ix.Key); diff != "" {
+				t.Errorf("index %s keys (-want +got):\n%s", DeadLetterIndex, diff)
+			}
+			return
+		}
+	}
+	t.Errorf("no index %s among %+v", DeadLetterIndex, indexes)
+}
