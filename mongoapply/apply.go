@@ -124,6 +124,7 @@ func (a *Applier) Apply(ctx context.Context, userID string, ops []Op) (*Result, 
 	res := &Result{Rejected: []Rejection{}}
 	for _, u := range splitUnits(ops) {
 		if err := a.applyUnit(ctx, userID, ops[u.start:u.end], u.start, res); err != nil {
+			a.observer().MongoError(ErrorClass(err))
 			return nil, err
 		}
 	}
@@ -164,6 +165,7 @@ func (a *Applier) applyUnit(ctx context.Context, userID string, ops []Op, offset
 	}
 	var refused *writeRefused
 	if errors.As(err, &refused) {
+		a.observer().MongoError(refusalClass(refused.code))
 		res.Applied += refused.applied
 		return a.refuse(ctx, userID, ops, offset, refused.refusal, refused.applied, res)
 	}
@@ -171,6 +173,7 @@ func (a *Applier) applyUnit(ctx context.Context, userID string, ops []Op, offset
 		return err
 	}
 	res.Applied += out.applied
+	a.observer().Unit(UnitOutcome{Ops: ops, Applied: len(ops), Refused: -1})
 	return nil
 }
 
@@ -185,6 +188,7 @@ func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset in
 		slog.String("code", r.code), slog.String("table", ops[r.index].Table),
 		slog.Int("op_index", offset+r.index), slog.Int("ops", len(ops)),
 		slog.Int("applied", applied), slog.String("user_id", userID))
+	a.observer().Unit(UnitOutcome{Ops: ops, Applied: applied, Refused: r.index, Code: r.code})
 
 	for i := applied; i < len(ops); i++ {
 		rej := Rejection{OpRef: ref(&ops[i], offset+i), Code: r.code, Message: r.message}

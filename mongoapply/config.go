@@ -94,6 +94,9 @@ type Config struct {
 
 	// Logger receives the applier's log lines; nil discards them.
 	Logger *slog.Logger
+
+	// Observer learns of each unit and each MongoDB error; nil for none.
+	Observer Observer
 }
 
 // ParseIDType returns the IDType named s.
