@@ -64,7 +64,7 @@ type ServerConfig struct {
 // LogConfig is the logger's section.
 type LogConfig struct {
 	Level  slog.Level
-	Format string // text or json
+	Format string // LogJSON or LogText
 }
 
 // MongoDBConfig is the database's section.
@@ -112,9 +112,9 @@ var defaults = map[string]any{
 	"server.port":               "6060",
 	"server.body_limit":         "16MiB",
 	"server.request_timeout":    "30s",
-	"server.shutdown_timeout":   "10s",
+	"server.shutdown_timeout":   "20s",
 	"log.level":                 "info",
-	"log.format":                "text",
+	"log.format":                LogJSON,
 	"data_dir":                  "data",
 	"powersync.url":             "http://localhost:8080",
 	"mongodb.uri":               "",
@@ -263,7 +263,7 @@ func (r *reader) config() *Config {
 			RequestTimeout:  r.duration("server.request_timeout"),
 			ShutdownTimeout: r.duration("server.shutdown_timeout"),
 		},
-		Log:          LogConfig{Level: r.level("log.level"), Format: r.oneOf("log.format", "text", "json")},
+		Log:          LogConfig{Level: r.level("log.level"), Format: r.oneOf("log.format", LogJSON, LogText)},
 		DataDir:      r.v.GetString("data_dir"),
 		PowerSyncURL: r.url("powersync.url"),
 		MongoDB: MongoDBConfig{

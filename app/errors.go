@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -12,26 +11,18 @@ import (
 	"github.com/psmongo/psmongo/handlers"
 )
 
-// errorHandler renders every error a handler returns as the body DESIGN.md
-// fixes, {"error": {"code", "message"}}. Errors that are not classified
-// become a 500 whose text stays in the log.
-func errorHandler(logger *slog.Logger, bodyLimit int) fiber.ErrorHandler {
-	return func(c *fiber.Ctx, err error) error {
-		e := clientError(err, bodyLimit)
-		switch {
-		case e.Status >= 500 && e.Status != http.StatusServiceUnavailable:
-			logger.ErrorContext(c.UserContext(), "request failed", requestAttrs(c), slog.Any("error", err))
-		case e.Status == http.StatusServiceUnavailable:
-			logger.WarnContext(c.UserContext(), "request unavailable", requestAttrs(c), slog.Any("error", err))
-		}
-
-		if e.RetryAfter > 0 {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
-		}
-		return c.Status(e.Status).JSON(fiber.Map{
-			"error": fiber.Map{"code": e.Code, "message": e.Message},
-		})
+// renderError renders an error that a handler returned as the body
+// DESIGN.md fixes, {"error": {"code", "message"}}. Errors that are not
+// classified become a 500 whose text stays in the log, which the access
+// line writes.
+func renderError(c *fiber.Ctx, err error, bodyLimit int) error {
+	e := clientError(err, bodyLimit)
+	if e.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
 	}
+	return c.Status(e.Status).JSON(fiber.Map{
+		"error": fiber.Map{"code": e.Code, "message": e.Message},
+	})
 }
 
 func clientError(err error, bodyLimit int) *handlers.Error {

@@ -2,22 +2,21 @@ package app
 
 import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"github.com/psmongo/psmongo/handlers"
 )
 
 // routes lists the middleware, in order, and every route of the API.
 func (s *Server) routes() error {
-	health := &handlers.Health{DB: s.store}
+	health := &handlers.Health{DB: s.metrics.pinger(s.store)}
 	upload := &handlers.Upload{Applier: s.applier, Timeout: s.cfg.Server.RequestTimeout}
 	jwks := &handlers.JWKS{Keys: s.auth.Keys}
-	token := &handlers.Token{Mode: s.cfg.Auth.TokenMode, Issuer: s.auth.Signer,
-		Upstream: s.auth.Upstream, PowerSyncURL: s.cfg.PowerSyncURL}
+	token := &handlers.Token{Mode: s.cfg.Auth.TokenMode, Issuer: s.metrics.issuer(s.auth.Signer),
+		Upstream: s.metrics.verifier("token", s.auth.Upstream), PowerSyncURL: s.cfg.PowerSyncURL}
 	authUpload := s.uploadAuth()
 
 	f := s.http
-	f.Use(requestid.New())
+	f.Use(requestID)
 	f.Use(s.accessLog) // outside recover, so a panicking request is logged too
 	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
 
@@ -35,5 +34,7 @@ func (s *Server) routes() error {
 	f.Put("/api/data", authUpload, upload.One)
 	f.Patch("/api/data", authUpload, upload.One)
 	f.Delete("/api/data", authUpload, upload.One)
+
+	s.metrics.setRoutes(f.GetRoutes(true))
 	return nil
 }

@@ -29,7 +29,7 @@ type Server struct {
 // New builds the server from cfg: it opens the store and wires the routes,
 // but does not listen. Close releases what it opened.
 func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: logger, metrics: newMetrics(sortedKeys(cfg.Collections))}
 	var err error
 	// Keys first: a bad key should stop start-up before the store starts.
 	if s.auth, err = loadAuth(ctx, cfg, logger); err != nil {
@@ -59,6 +59,7 @@ func (s *Server) build(ctx context.Context) error {
 		Transactions:   s.cfg.MongoDB.Transactions,
 		Hooks:          s.hooks(),
 		Logger:         s.log,
+		Observer:       s.metrics,
 	})
 	if err != nil {
 		return fmt.Errorf("preparing writes: %w", err)
@@ -70,7 +71,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.http = fiber.New(fiber.Config{
 		AppName:               "psmongo",
 		BodyLimit:             s.cfg.Server.BodyLimit,
-		ErrorHandler:          errorHandler(s.log, s.cfg.Server.BodyLimit),
+		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		ReadTimeout:           s.cfg.Server.RequestTimeout + 30*time.Second,
 		IdleTimeout:           2 * time.Minute,

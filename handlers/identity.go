@@ -20,8 +20,15 @@ func SetUserID(c *fiber.Ctx, id string) {
 	c.Locals(localsUserID, id)
 }
 
-// OpCount returns how many ops the request carried, for the access log.
-func OpCount(c *fiber.Ctx) int {
-	n, _ := c.Locals(localsOps).(int)
+// OpCounts count the ops of an upload, for the access log.
+type OpCounts struct {
+	Ops      int // ops the request carried
+	Applied  int // ops applied, once the upload was answered with 200
+	Rejected int // ops rejected, once the upload was answered with 200
+}
+
+// Counts returns the ops of the request: all zero when it carried none.
+func Counts(c *fiber.Ctx) OpCounts {
+	n, _ := c.Locals(localsOps).(OpCounts)
 	return n
 }

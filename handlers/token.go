@@ -45,6 +45,7 @@ func (h *Token) Issue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	SetUserID(c, userID) // for the access log
 
 	token, expires, err := h.Issuer.Issue(userID, time.Now())
 	if err != nil {

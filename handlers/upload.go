@@ -47,11 +47,12 @@ func (h *Upload) apply(c *fiber.Ctx, ops []mongoapply.Op) error {
 		defer cancel()
 	}
 
-	c.Locals(localsOps, len(ops))
+	c.Locals(localsOps, OpCounts{Ops: len(ops)})
 	res, err := h.Applier.Apply(ctx, UserID(c), ops)
 	if err != nil {
 		return applyError(err)
 	}
+	c.Locals(localsOps, OpCounts{Ops: len(ops), Applied: res.Applied, Rejected: len(res.Rejected)})
 	return c.JSON(res)
 }
 
