@@ -109,7 +109,7 @@ func (s *Server) logRequest(c *fiber.Ctx, route string, took time.Duration, err 
 		slog.String("method", methodLabel(c.Method())),
 		slog.String("route", route),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(took.Microseconds())/1000))
+		slog.Float64("duration_ms", milliseconds(took)))
 	if route == unmatchedRoute {
 		attrs = append(attrs, slog.String("path", shorten(c.Path(), 200)))
 	}
@@ -142,6 +142,11 @@ func errorAttrs(err error, status, bodyLimit int) []slog.Attr {
 	}
 	return []slog.Attr{slog.String("error_code", e.Code),
 		slog.String("error_class", mongoapply.ErrorClass(err)), slog.Any("error", err)}
+}
+
+// milliseconds returns d in milliseconds, to the microsecond, for logs.
+func milliseconds(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
 }
 
 // shorten cuts s to at most n bytes; a cut string ends in "...".

@@ -172,8 +172,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.ServeListener(ctx, ln)
 }
 
-// ServeListener serves on ln until ctx ends.
+// ServeListener serves on ln until ctx ends, then shuts down: it stops
+// accepting connections, lets the requests in flight finish for up to
+// server.shutdown_timeout, and leaves those that have not to be cut when
+// the process exits. Running past the timeout is logged, not an error.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	// Answers given while shutting down say Connection: close, so that no
+	// client sends another request on a connection about to be closed.
+	s.http.Server().CloseOnShutdown = true
 	s.log.Info("listening", slog.String("addr", ln.Addr().String()))
 
 	errc := make(chan error, 1)
@@ -184,19 +190,41 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	return s.shutdown(errc)
+}
 
-	s.log.Info("shutting down")
-	if err := s.http.ShutdownWithTimeout(s.cfg.Server.ShutdownTimeout); err != nil {
+// shutdown stops the HTTP server; errc delivers what serving returned.
+func (s *Server) shutdown(errc <-chan error) error {
+	start, timeout := time.Now(), s.cfg.Server.ShutdownTimeout
+	s.log.Info("shutting down", slog.String("timeout", timeout.String()),
+		slog.Int("connections", int(s.http.Server().GetOpenConnectionsCount())))
+
+	err := s.http.ShutdownWithTimeout(timeout)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// The requests cut get no access line and no metrics: their
+		// handlers may still be running when the process exits.
+		s.log.Warn("shutdown timeout passed", slog.String("timeout", timeout.String()),
+			slog.String("note", "requests still open are cut"))
+	case err != nil:
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
+	s.log.Info("http server stopped", slog.Float64("duration_ms", milliseconds(time.Since(start))))
 	return nil
 }
 
-// Close releases the store. Call it after Serve returns.
+// closeTimeout bounds closing the store, which waits for connections in
+// use: one that a request cut at shutdown holds could keep it waiting.
+const closeTimeout = 5 * time.Second
+
+// Close disconnects from MongoDB and stops the embedded store, if any,
+// within closeTimeout. Call it after Serve returns.
 func (s *Server) Close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, closeTimeout)
+	defer cancel()
 	s.store.Close(ctx)
 	s.log.Info("stopped")
 }

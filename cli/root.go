@@ -19,6 +19,9 @@ var version = "dev"
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks for a graceful shutdown; a second one ends the
+	// process at once, as the signal's default does.
+	context.AfterFunc(ctx, stop)
 
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "psmongo:", err)
