@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -9,18 +10,29 @@ import (
 )
 
 func newServeCommand() *cobra.Command {
-	return &cobra.Command{
+	var logFormat string
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server",
 		Long: "Run the server. With no mongodb.uri it starts the embedded development " +
-			"store under the data directory.",
+			"store under the data directory. On SIGTERM or SIGINT it stops accepting " +
+			"connections, lets the requests in flight finish for up to " +
+			"server.shutdown_timeout, then closes MongoDB; a second signal ends it at once.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if logFormat != "" && logFormat != app.LogJSON && logFormat != app.LogText {
+				return fmt.Errorf("--log-format: %q is not %s or %s", logFormat, app.LogJSON, app.LogText)
+			}
 			cfg, err := app.LoadConfig(configFile(cmd))
 			if err != nil {
 				return err
 			}
+			if logFormat != "" {
+				cfg.Log.Format = logFormat
+			}
 			return app.Run(cmd.Context(), cfg, app.NewLogger(cfg.Log, os.Stderr))
 		},
 	}
+	cmd.Flags().StringVar(&logFormat, "log-format", "", "log format, json or text (default log.format)")
+	return cmd
 }
