@@ -49,6 +49,7 @@ func newRootCommand() *cobra.Command {
 		newDoctorCommand(),
 		newBenchCommand(),
 		newDevstoreCommand(),
+		newHealthcheckCommand(),
 		newVersionCommand(),
 	)
 	return root
