@@ -11,8 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
+	"github.com/psmongo/psmongo/keys"
 )
 
 // testServer is a Server on a database of the test's own, serving on a
@@ -106,4 +109,49 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestInstancesShareOnlyTheKey runs two instances on one database halfway
+// through a key rotation, as during a rolling deploy: each signs with its
+// own key and lists the other's public key. A client's token from either
+// works on both, and its writes through either land in the same place.
+func TestInstancesShareOnlyTheKey(t *testing.T) {
+	oldKey, newKey := generateES256(t), generateES256(t)
+	instance := func(signing, other *keys.Key) *testServer {
+		private, err := signing.PrivateString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("POWERSYNC_PRIVATE_KEY", private)
+		t.Setenv("PSMONGO_AUTH_PREVIOUS_PUBLIC_KEYS", other.Public().String())
+		return newTestServer(t, metricsConfig, nil)
+	}
+	a, b := instance(oldKey, newKey), instance(newKey, oldKey)
+
+	fromA, fromB := a.token(t, "alice"), b.token(t, "alice")
+	b.upload(t, map[string]string{"Authorization": "Bearer " + fromA},
+		`{"batch":[{"op":"PUT","type":"todos","id":"t1","data":{"n":1}}]}`)
+	a.upload(t, map[string]string{"Authorization": "Bearer " + fromB},
+		`{"batch":[{"op":"PATCH","type":"todos","id":"t1","data":{"n":2}}]}`)
+
+	var doc struct{ N int }
+	err := a.store.DB.Collection("todos").FindOne(t.Context(), bson.D{{Key: "_id", Value: "t1"}}).Decode(&doc)
+	if err != nil || doc.N != 2 {
+		t.Errorf("todos t1 = %+v, %v; want n 2, PUT through one instance, PATCHed through the other", doc, err)
+	}
+	for _, s := range []*testServer{a, b} {
+		_, _, jwks := s.do(t, "GET", "/jwks", "", nil)
+		if !strings.Contains(jwks, oldKey.ID) || !strings.Contains(jwks, newKey.ID) {
+			t.Errorf("GET /jwks = %s, want both kids %s and %s", jwks, oldKey.ID, newKey.ID)
+		}
+	}
+}
+
+func generateES256(t *testing.T) *keys.Key {
+	t.Helper()
+	k, err := keys.Generate("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
