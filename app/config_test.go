@@ -29,7 +29,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if cfg.Server.Port != 6060 || cfg.Server.BodyLimit != 16<<20 || cfg.Auth.TokenTTL != 15*time.Minute ||
 		cfg.MongoDB.Transactions != mongoapply.TxAuto || cfg.Auth.UploadMode != UploadPowerSync ||
-		cfg.MongoDB.DeadLetter != "powersync_rejected_writes" || cfg.RejectUnlisted || cfg.File != "" {
+		cfg.MongoDB.DeadLetter != "powersync_rejected_writes" || cfg.RejectUnlisted || cfg.File != "" ||
+		cfg.Server.ShutdownTimeout != 20*time.Second || cfg.Log.Format != LogJSON {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
