@@ -195,12 +195,7 @@ func TestDoctorExitStatus(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go tool in PATH")
 	}
-	bin := filepath.Join(t.TempDir(), "psmongo")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/psmongo/psmongo")
-	build.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOPROXY=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildStatic(t)
 
 	file := doctorConfigFile(t, devstoretest.URI(), devstoretest.DatabaseName(t))
 	cmd := exec.CommandContext(t.Context(), bin, "doctor", "--config", file, "--json")

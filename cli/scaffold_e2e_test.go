@@ -25,6 +25,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/cli"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
@@ -32,10 +33,14 @@ import (
 // none of them needs it.
 func TestMain(m *testing.M) {
 	flag.Parse()
+	code := 0
 	if testing.Short() {
-		os.Exit(m.Run())
+		code = m.Run()
+	} else {
+		code = devstoretest.Main(m)
 	}
-	os.Exit(devstoretest.Main(m))
+	cli.RemoveStaticBinary()
+	os.Exit(code)
 }
 
 // e2eConfig is the config.yaml of the copy: one collection with a comment

@@ -21,6 +21,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 
+	"github.com/psmongo/psmongo/cli"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
@@ -39,7 +40,7 @@ func TestServeBinary(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go tool in PATH")
 	}
-	bin := buildStatic(t)
+	bin := cli.BuildStatic(t)
 
 	t.Run("static", func(t *testing.T) { checkStatic(t, bin) })
 	t.Run("drains a slow upload on SIGTERM", func(t *testing.T) { testDrain(t, bin) })
@@ -144,20 +145,6 @@ func testHealthcheck(t *testing.T, bin string) {
 			t.Errorf("healthcheck %v with no server: exit %d, %s; want 1, connection refused", args, code, out)
 		}
 	}
-}
-
-// buildStatic builds psmongo with cgo off into a directory of the test's.
-// Unlike the Dockerfile it keeps file paths: -trimpath would rebuild every
-// dependency, minutes on a cold build cache, where cgo off rebuilds few.
-func buildStatic(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "psmongo")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/psmongo/psmongo")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // checkStatic fails unless bin is an ELF file with no dynamic loader, on
