@@ -58,6 +58,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	a := &Applier{db: db, cfg: cfg, log: cfg.Logger.With("component", "mongoapply")}
 
 	caps, err := Probe(ctx, db.Client())

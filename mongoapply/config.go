@@ -89,6 +89,9 @@ type Config struct {
 	// Transactions chooses when units are written in a transaction.
 	Transactions TxMode
 
+	// Limits bound what one op may hold; zero fields take their defaults.
+	Limits Limits
+
 	// Hooks holds the per-collection hooks; nil means none.
 	Hooks *hooks.Registry
 

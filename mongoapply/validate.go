@@ -29,6 +29,8 @@ const (
 	CodeDocumentValidation = "DOCUMENT_VALIDATION"
 	CodeDuplicateKey       = "DUPLICATE_KEY"
 	CodeDocumentTooLarge   = "DOCUMENT_TOO_LARGE"
+	CodeDocumentTooDeep    = "DOCUMENT_TOO_DEEP"
+	CodeInvalidUTF8        = "INVALID_UTF8"
 	CodeWriteRejected      = "WRITE_REJECTED"
 	CodeUnitRejected       = "UNIT_REJECTED"
 )
@@ -68,6 +70,9 @@ func (a *Applier) validate(ctx context.Context, userID string, ops []Op) ([]writ
 
 // plan validates one op and builds its write model.
 func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refusal) {
+	if r := a.cfg.Limits.checkOp(op); r != nil {
+		return write{}, r
+	}
 	rules, r := a.rules(op.Table)
 	if r != nil {
 		return write{}, r
@@ -83,6 +88,9 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 
 	data, r := a.restoreData(op, rules)
 	if r != nil {
+		return write{}, r
+	}
+	if r := a.cfg.Limits.checkData(op, rules, data); r != nil {
 		return write{}, r
 	}
 	data, r = a.runHook(ctx, userID, op, data)
