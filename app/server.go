@@ -190,11 +190,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	return s.shutdown(errc)
+	return s.shutdown(ln, errc)
 }
 
-// shutdown stops the HTTP server; errc delivers what serving returned.
-func (s *Server) shutdown(errc <-chan error) error {
+// shutdown stops the HTTP server serving ln; errc delivers what serving
+// returned.
+func (s *Server) shutdown(ln net.Listener, errc <-chan error) error {
 	start, timeout := time.Now(), s.cfg.Server.ShutdownTimeout
 	s.log.Info("shutting down", slog.String("timeout", timeout.String()),
 		slog.Int("connections", int(s.http.Server().GetOpenConnectionsCount())))
@@ -209,6 +210,9 @@ func (s *Server) shutdown(errc <-chan error) error {
 	case err != nil:
 		return fmt.Errorf("shutting down: %w", err)
 	}
+	// Shutdown closes only the listeners Fiber serves already: one whose
+	// serving had not yet begun would be served for ever after.
+	_ = ln.Close()
 	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
@@ -154,4 +156,33 @@ func generateES256(t *testing.T) *keys.Key {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestServeListenerStopsWhenCanceledAtOnce ends the context before Fiber
+// can have begun to serve: ServeListener must still return.
+func TestServeListenerStopsWhenCanceledAtOnce(t *testing.T) {
+	for range 20 {
+		s := &Server{
+			cfg:  &Config{Server: ServerConfig{ShutdownTimeout: time.Second}},
+			log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+			http: fiber.New(fiber.Config{DisableStartupMessage: true}),
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+
+		done := make(chan error, 1)
+		go func() { done <- s.ServeListener(ctx, ln) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("ServeListener = %v, want nil", err)
+			}
+		case <-time.After(20 * time.Second): // a hang guard, not a measure
+			t.Fatal("ServeListener still serves after its context ended")
+		}
+	}
 }
