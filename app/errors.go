@@ -39,6 +39,11 @@ func clientError(err error, bodyLimit int) *handlers.Error {
 	if fe.Code == http.StatusRequestEntityTooLarge {
 		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)", bodyLimit)
 	}
+	if fe.Code == http.StatusBadRequest {
+		// fasthttp's text for a request it cannot parse quotes the request,
+		// headers and all.
+		e.Message = "malformed HTTP request"
+	}
 	if fe.Code >= 500 {
 		e.Message = "internal server error"
 	}
