@@ -59,6 +59,15 @@ type ServerConfig struct {
 	BodyLimit       int
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
+
+	// What one request may take: time to arrive, and size.
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	MaxHeaderBytes int
+	MaxURLBytes    int
+	MaxOps         int
+	Limits         mongoapply.Limits // what one op may hold
 }
 
 // LogConfig is the logger's section.
@@ -108,34 +117,43 @@ type CollectionConfig struct {
 // defaults holds every scalar key, so that an environment variable alone
 // reaches the config (https://github.com/spf13/viper/issues/761).
 var defaults = map[string]any{
-	"server.host":               "",
-	"server.port":               "6060",
-	"server.body_limit":         "16MiB",
-	"server.request_timeout":    "30s",
-	"server.shutdown_timeout":   "20s",
-	"log.level":                 "info",
-	"log.format":                LogJSON,
-	"data_dir":                  "data",
-	"powersync.url":             "http://localhost:8080",
-	"mongodb.uri":               "",
-	"mongodb.database":          "",
-	"mongodb.transactions":      "auto",
-	"mongodb.dead_letter":       mongoapply.DefaultDeadLetter,
-	"mongodb.connect_timeout":   "10s",
-	"auth.alg":                  "RS256",
-	"auth.private_key":          "",
-	"auth.public_key":           "",
-	"auth.previous_public_keys": []string{},
-	"auth.issuer":               "psmongo",
-	"auth.token_ttl":            "15m",
-	"auth.token.mode":           TokenOpen,
-	"auth.upload.mode":          UploadPowerSync,
-	"auth.upstream.jwks_url":    "",
-	"auth.upstream.issuer":      "",
-	"auth.upstream.audience":    "",
-	"auth.upstream.user_claim":  "sub",
-	"auth.upstream.algorithms":  []string{"RS256", "ES256", "EdDSA"},
-	"unlisted_collections":      "allow",
+	"server.host":                 "",
+	"server.port":                 "6060",
+	"server.body_limit":           "16MiB",
+	"server.request_timeout":      "30s",
+	"server.shutdown_timeout":     "20s",
+	"server.read_timeout":         "30s",
+	"server.write_timeout":        "30s",
+	"server.idle_timeout":         "2m",
+	"server.max_header_bytes":     "16KiB",
+	"server.max_url_bytes":        "8KiB",
+	"server.max_ops":              "10000",
+	"server.max_depth":            strconv.Itoa(mongoapply.DefaultMaxDepth),
+	"server.max_id_bytes":         strconv.Itoa(mongoapply.DefaultMaxIDBytes),
+	"server.max_field_name_bytes": strconv.Itoa(mongoapply.DefaultMaxFieldBytes),
+	"log.level":                   "info",
+	"log.format":                  LogJSON,
+	"data_dir":                    "data",
+	"powersync.url":               "http://localhost:8080",
+	"mongodb.uri":                 "",
+	"mongodb.database":            "",
+	"mongodb.transactions":        "auto",
+	"mongodb.dead_letter":         mongoapply.DefaultDeadLetter,
+	"mongodb.connect_timeout":     "10s",
+	"auth.alg":                    "RS256",
+	"auth.private_key":            "",
+	"auth.public_key":             "",
+	"auth.previous_public_keys":   []string{},
+	"auth.issuer":                 "psmongo",
+	"auth.token_ttl":              "15m",
+	"auth.token.mode":             TokenOpen,
+	"auth.upload.mode":            UploadPowerSync,
+	"auth.upstream.jwks_url":      "",
+	"auth.upstream.issuer":        "",
+	"auth.upstream.audience":      "",
+	"auth.upstream.user_claim":    "sub",
+	"auth.upstream.algorithms":    []string{"RS256", "ES256", "EdDSA"},
+	"unlisted_collections":        "allow",
 }
 
 // envNames binds the names PowerSync users already have, after ours.
@@ -256,13 +274,7 @@ type reader struct {
 
 func (r *reader) config() *Config {
 	cfg := &Config{
-		Server: ServerConfig{
-			Host:            r.v.GetString("server.host"),
-			Port:            r.port("server.port"),
-			BodyLimit:       r.size("server.body_limit"),
-			RequestTimeout:  r.duration("server.request_timeout"),
-			ShutdownTimeout: r.duration("server.shutdown_timeout"),
-		},
+		Server:       r.server(),
 		Log:          LogConfig{Level: r.level("log.level"), Format: r.oneOf("log.format", LogJSON, LogText)},
 		DataDir:      r.v.GetString("data_dir"),
 		PowerSyncURL: r.url("powersync.url"),
@@ -277,6 +289,36 @@ func (r *reader) config() *Config {
 		RejectUnlisted: r.oneOf("unlisted_collections", "allow", "reject") == "reject",
 	}
 	return cfg
+}
+
+func (r *reader) server() ServerConfig {
+	s := ServerConfig{
+		Host:            r.v.GetString("server.host"),
+		Port:            r.port("server.port"),
+		BodyLimit:       r.size("server.body_limit"),
+		RequestTimeout:  r.duration("server.request_timeout"),
+		ShutdownTimeout: r.duration("server.shutdown_timeout"),
+		ReadTimeout:     r.duration("server.read_timeout"),
+		WriteTimeout:    r.duration("server.write_timeout"),
+		IdleTimeout:     r.duration("server.idle_timeout"),
+		MaxHeaderBytes:  r.size("server.max_header_bytes"),
+		MaxURLBytes:     r.size("server.max_url_bytes"),
+		MaxOps:          r.count("server.max_ops", 1, 1<<31-1),
+		Limits: mongoapply.Limits{
+			MaxDepth:      r.count("server.max_depth", 1, mongoapply.MaxDepthLimit),
+			MaxIDBytes:    r.count("server.max_id_bytes", 1, 1<<31-1),
+			MaxFieldBytes: r.count("server.max_field_name_bytes", 1, 1<<31-1),
+		},
+	}
+	// The request line and the headers share one buffer.
+	switch {
+	case s.MaxHeaderBytes < 1<<10:
+		r.fail("server.max_header_bytes", "%d is less than 1KiB, too little for a token", s.MaxHeaderBytes)
+	case s.MaxURLBytes > s.MaxHeaderBytes:
+		r.fail("server.max_url_bytes", "%d is more than server.max_header_bytes (%d), which holds the URL",
+			s.MaxURLBytes, s.MaxHeaderBytes)
+	}
+	return s
 }
 
 func (r *reader) auth() AuthConfig {
@@ -375,6 +417,16 @@ func (r *reader) size(key string) int {
 		return 0
 	}
 	return n * mult
+}
+
+// count reads a whole number from lo to hi.
+func (r *reader) count(key string, lo, hi int) int {
+	s := strings.TrimSpace(r.scalar(key))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		r.fail(key, "%q is not a whole number from %d to %d", s, lo, hi)
+	}
+	return n
 }
 
 func (r *reader) level(key string) slog.Level {

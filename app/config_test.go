@@ -33,6 +33,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 		cfg.Server.ShutdownTimeout != 20*time.Second || cfg.Log.Format != LogJSON {
 		t.Errorf("defaults = %+v", cfg)
 	}
+	limits := ServerConfig{Host: "", Port: 6060, BodyLimit: 16 << 20, RequestTimeout: 30 * time.Second,
+		ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10, MaxURLBytes: 8 << 10, MaxOps: 10_000,
+		Limits: mongoapply.Limits{MaxDepth: 64, MaxIDBytes: 1000, MaxFieldBytes: 1024}}
+	if diff := cmp.Diff(limits, cfg.Server); diff != "" {
+		t.Errorf("server defaults (-want +got):\n%s", diff)
+	}
 }
 
 // TestCommittedConfigLoads keeps config.yaml loadable. It does not compare
@@ -141,6 +148,17 @@ func TestLoadConfigRefuses(t *testing.T) {
 			want: "config: collections.todos.ownr_field: unknown key"},
 		{name: "misspelt variable", env: map[string]string{"PSMONGO_SERVER_PRT": "1"},
 			want: "config: environment variable PSMONGO_SERVER_PRT names no setting"},
+		{name: "max ops zero", env: map[string]string{"PSMONGO_SERVER_MAX_OPS": "0"},
+			want: "config: server.max_ops: \"0\" is not a whole number from 1"},
+		{name: "max depth over MongoDB's", yaml: "server:\n  max_depth: 101\n",
+			want: "config: server.max_depth: \"101\" is not a whole number from 1 to 100"},
+		{name: "max id bytes not a number", env: map[string]string{"PSMONGO_SERVER_MAX_ID_BYTES": "1k"},
+			want: "config: server.max_id_bytes:"},
+		{name: "header buffer too small", env: map[string]string{"PSMONGO_SERVER_MAX_HEADER_BYTES": "512"},
+			want: "config: server.max_header_bytes: 512 is less than 1KiB"},
+		{name: "URL longer than the headers", env: map[string]string{"PSMONGO_SERVER_MAX_URL_BYTES": "32KiB"},
+			want: "config: server.max_url_bytes: 32768 is more than server.max_header_bytes (16384)"},
+		{name: "read timeout", yaml: "server:\n  read_timeout: 0s\n", want: "config: server.read_timeout:"},
 		{name: "upstream without JWKS URL", env: map[string]string{"PSMONGO_AUTH_TOKEN_MODE": "upstream"},
 			want: "config: auth.upstream.jwks_url:"},
 		{name: "upstream without audience", env: map[string]string{"PSMONGO_AUTH_UPLOAD_MODE": "upstream",

@@ -14,9 +14,9 @@ import (
 // renderError renders an error that a handler returned as the body
 // DESIGN.md fixes, {"error": {"code", "message"}}. Errors that are not
 // classified become a 500 whose text stays in the log, which the access
-// line writes.
-func renderError(c *fiber.Ctx, err error, bodyLimit int) error {
-	e := clientError(err, bodyLimit)
+// line writes. limits name the limits a 4xx of Fiber's own may be about.
+func renderError(c *fiber.Ctx, err error, limits ServerConfig) error {
+	e := clientError(err, limits)
 	if e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
 	}
@@ -25,7 +25,7 @@ func renderError(c *fiber.Ctx, err error, bodyLimit int) error {
 	})
 }
 
-func clientError(err error, bodyLimit int) *handlers.Error {
+func clientError(err error, limits ServerConfig) *handlers.Error {
 	var he *handlers.Error
 	if errors.As(err, &he) {
 		return he
@@ -36,10 +36,15 @@ func clientError(err error, bodyLimit int) *handlers.Error {
 		return &handlers.Error{Status: 500, Code: "INTERNAL", Message: "internal server error"}
 	}
 	e := &handlers.Error{Status: fe.Code, Code: codeOf(fe.Code), Message: fe.Message}
-	if fe.Code == http.StatusRequestEntityTooLarge {
-		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)", bodyLimit)
-	}
-	if fe.Code == http.StatusBadRequest {
+	switch fe.Code {
+	case http.StatusRequestEntityTooLarge:
+		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)", limits.BodyLimit)
+	case http.StatusRequestHeaderFieldsTooLarge:
+		e.Message = fmt.Sprintf("request line and headers are larger than server.max_header_bytes (%d bytes)",
+			limits.MaxHeaderBytes)
+	case http.StatusRequestTimeout:
+		e.Message = fmt.Sprintf("the request did not arrive within server.read_timeout (%s)", limits.ReadTimeout)
+	case http.StatusBadRequest:
 		// fasthttp's text for a request it cannot parse quotes the request,
 		// headers and all.
 		e.Message = "malformed HTTP request"
@@ -63,6 +68,10 @@ func codeOf(status int) string {
 		return "BAD_REQUEST"
 	case http.StatusUnauthorized:
 		return "UNAUTHORIZED"
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return "HEADERS_TOO_LARGE"
+	case http.StatusRequestTimeout:
+		return "REQUEST_TIMEOUT"
 	}
 	if status >= 500 {
 		return "INTERNAL"

@@ -85,7 +85,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 // any handler runs (a body over server.body_limit, headers too large):
 // their errors come here alone, and get their access line here.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	if herr := renderError(c, err, s.cfg.Server.BodyLimit); herr != nil {
+	if herr := renderError(c, err, s.cfg.Server); herr != nil {
 		return herr
 	}
 	if c.Locals(localsLogged) == nil {
@@ -124,7 +124,7 @@ func (s *Server) logRequest(c *fiber.Ctx, route string, took time.Duration, err 
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
-		attrs = append(attrs, errorAttrs(err, status, s.cfg.Server.BodyLimit)...)
+		attrs = append(attrs, errorAttrs(err, status, s.cfg.Server)...)
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
@@ -135,8 +135,8 @@ func (s *Server) logRequest(c *fiber.Ctx, route string, took time.Duration, err 
 // errorAttrs describe a request's error: the code and message the client
 // got, which never quote a token or a field value, and for a server-side
 // failure its class and its text, which the client never sees.
-func errorAttrs(err error, status, bodyLimit int) []slog.Attr {
-	e := clientError(err, bodyLimit)
+func errorAttrs(err error, status int, limits ServerConfig) []slog.Attr {
+	e := clientError(err, limits)
 	if status < 500 {
 		return []slog.Attr{slog.String("error_code", e.Code), slog.String("error_message", e.Message)}
 	}

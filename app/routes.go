@@ -9,7 +9,8 @@ import (
 // routes lists the middleware, in order, and every route of the API.
 func (s *Server) routes() error {
 	health := &handlers.Health{DB: s.metrics.pinger(s.store)}
-	upload := &handlers.Upload{Applier: s.applier, Timeout: s.cfg.Server.RequestTimeout}
+	upload := &handlers.Upload{Applier: s.applier, Timeout: s.cfg.Server.RequestTimeout,
+		MaxOps: s.cfg.Server.MaxOps}
 	jwks := &handlers.JWKS{Keys: s.auth.Keys}
 	token := &handlers.Token{Mode: s.cfg.Auth.TokenMode, Issuer: s.metrics.issuer(s.auth.Signer),
 		Upstream: s.metrics.verifier("token", s.auth.Upstream), PowerSyncURL: s.cfg.PowerSyncURL}
@@ -19,6 +20,7 @@ func (s *Server) routes() error {
 	f.Use(requestID)
 	f.Use(s.accessLog) // outside recover, so a panicking request is logged too
 	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	f.Use(handlers.LimitURL(s.cfg.Server.MaxURLBytes))
 
 	f.Get("/healthz", health.Live)
 	f.Get("/readyz", health.Ready)

@@ -57,6 +57,7 @@ func (s *Server) build(ctx context.Context) error {
 		RejectUnlisted: s.cfg.RejectUnlisted,
 		DeadLetter:     s.cfg.MongoDB.DeadLetter,
 		Transactions:   s.cfg.MongoDB.Transactions,
+		Limits:         s.cfg.Server.Limits,
 		Hooks:          s.hooks(),
 		Logger:         s.log,
 		Observer:       s.metrics,
@@ -68,15 +69,27 @@ func (s *Server) build(ctx context.Context) error {
 		slog.Int("collections", len(collections)), slog.Any("hooks", s.hooks().Collections()))
 	s.warnUnsupported(collections)
 
-	s.http = fiber.New(fiber.Config{
+	s.http = fiber.New(s.fiberConfig())
+	return s.routes()
+}
+
+// fiberConfig bounds what a client may make the server hold: a request
+// must arrive within server.read_timeout and its answer be taken within
+// server.write_timeout, so that a slow or stalled client holds no
+// connection for longer; an idle keep-alive connection is closed after
+// server.idle_timeout. The request line and headers must fit in
+// server.max_header_bytes.
+func (s *Server) fiberConfig() fiber.Config {
+	return fiber.Config{
 		AppName:               "psmongo",
 		BodyLimit:             s.cfg.Server.BodyLimit,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
-		ReadTimeout:           s.cfg.Server.RequestTimeout + 30*time.Second,
-		IdleTimeout:           2 * time.Minute,
-	})
-	return s.routes()
+		ReadTimeout:           s.cfg.Server.ReadTimeout,
+		WriteTimeout:          s.cfg.Server.WriteTimeout,
+		IdleTimeout:           s.cfg.Server.IdleTimeout,
+		ReadBufferSize:        s.cfg.Server.MaxHeaderBytes,
+	}
 }
 
 // collections returns the write rules of the configured collections. A

@@ -21,6 +21,7 @@ type Applier interface {
 type Upload struct {
 	Applier Applier
 	Timeout time.Duration // for the whole batch; none when zero
+	MaxOps  int           // the most ops in one batch; none when zero
 }
 
 // Batch handles a batch upload. It answers 200 once every op is applied or
@@ -29,6 +30,9 @@ type Upload struct {
 func (h *Upload) Batch(c *fiber.Ctx) error {
 	body, err := rawBody(c)
 	if err != nil {
+		return err
+	}
+	if err := h.checkOpCount(body); err != nil {
 		return err
 	}
 	// ParseBatch copies what it keeps out of the body, which Fiber reuses.

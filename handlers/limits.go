@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/psmongo/psmongo/mongoapply"
+)
+
+// Which limits refuse a request, and which refuse one op.
+//
+// A limit on what the server must read or decode before it can know the
+// ops (the body size, the number of ops, the URL, the headers, the time a
+// request takes to arrive) refuses the whole request with a 4xx: the
+// request will never succeed as it is, and PowerSync's guidance is that a
+// client treats such a 4xx as a rejected write rather than retrying it
+// forever. A limit on the content of one op (its id, field names, nesting,
+// text that is not UTF-8) refuses that op alone, with its unit, in the 200
+// response: the op is kept in the dead-letter collection, so nothing is
+// lost, and the rest of the client's queue is applied.
+
+// checkOpCount refuses a batch of more than h.MaxOps ops with a 400 that
+// names the first op past the limit, before the batch is decoded.
+func (h *Upload) checkOpCount(body []byte) error {
+	if err := mongoapply.CheckOpCount(body, h.MaxOps); err != nil {
+		return applyError(err)
+	}
+	return nil
+}
+
+// LimitURL returns middleware that refuses a request whose target, path
+// and query as sent, is longer than max bytes, with a 414.
+func LimitURL(max int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if n := len(c.Request().Header.RequestURI()); n > max {
+			return &Error{Status: http.StatusRequestURITooLong, Code: "URL_TOO_LONG",
+				Message: fmt.Sprintf("the URL is %d bytes, longer than the limit of %d", n, max)}
+		}
+		return c.Next()
+	}
+}
