@@ -104,26 +104,32 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 	coll := a.db.Collection(run[0].collection)
 	ordered := options.BulkWrite().SetOrdered(true)
 	res, err := coll.BulkWrite(ctx, models, ordered)
+	from := 0 // the first model of the last try
 	// In a transaction the error has aborted it; WithTransaction retries.
-	if at, ok := upsertRace(err, run, modelIndex); ok && !a.useTx {
-		// Two upserts of one new _id raced, as when a client resends a
-		// batch while the first try still runs: the loser's duplicate key
-		// means the document now exists, and a second try updates it.
-		// The ops before it were written; the rest go again.
+	for try := 1; try < maxUpsertTries && !a.useTx; try++ {
+		// Two upserts of one new _id raced, as when clients PUT one new
+		// id at once: the loser's duplicate key means the document now
+		// exists, and another try updates it. The ops before it were
+		// written; the rest go again. A DELETE and another PUT can race
+		// that try too, hence a few.
 		// TODO(mongoapply): PATCHes before the race that matched nothing
 		// are not listed as unmatched; it needs both results of the run.
-		res, err = coll.BulkWrite(ctx, models[at:], ordered)
-		if err != nil {
-			return nil, runError(err, modelIndex[at:], offset)
+		at, ok := upsertRace(err, run, modelIndex[from:])
+		if !ok {
+			break
 		}
-		from := modelIndex[at]
-		return a.unmatchedPatches(ctx, coll, run[from:], res, offset+from)
+		from += at
+		res, err = coll.BulkWrite(ctx, models[from:], ordered)
 	}
 	if err != nil {
-		return nil, runError(err, modelIndex, offset)
+		return nil, runError(err, modelIndex[from:], offset)
 	}
-	return a.unmatchedPatches(ctx, coll, run, res, offset)
+	start := modelIndex[from]
+	return a.unmatchedPatches(ctx, coll, run[start:], res, offset+start)
 }
+
+// maxUpsertTries is how often a run is tried while its upserts lose races.
+const maxUpsertTries = 8
 
 // upsertRace reports whether a bulk write failed on a duplicate key of a
 // PUT, which upserts, and returns the index of its model.

@@ -1,0 +1,49 @@
+package mongoapply
+
+import (
+	"testing"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/integration/mtest"
+)
+
+// duplicateKey is a bulk write's answer when an upsert lost a race.
+var duplicateKey = bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 0}, {Key: "writeErrors", Value: bson.A{
+	bson.D{{Key: "index", Value: 0}, {Key: "code", Value: 11000}, {Key: "errmsg", Value: "E11000 duplicate key"}}}}}
+
+// TestUpsertLosesRacesTwice has a PUT lose the race to create its document
+// twice in a row, as when other clients PUT, DELETE and PUT the id at once:
+// it is tried again until it wins, not rejected with DUPLICATE_KEY. The
+// race cannot be staged at will on the embedded store, so the driver's mock
+// deployment answers.
+func TestUpsertLosesRacesTwice(t *testing.T) {
+	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock))
+	mt.Run("two lost races", func(mt *mtest.T) {
+		a := newMockApplier(mt)
+		a.useTx = false
+		mt.AddMockResponses(duplicateKey, duplicateKey,
+			bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}, {Key: "nModified", Value: 1}})
+		ops, _ := ParseBatch([]byte(`{"batch":[{"op":"PUT","type":"todos","id":"a","data":{"x":1}}]}`))
+		res, err := a.Apply(mt.Context(), "u", ops)
+		if err != nil || res.Applied != 1 || len(res.Rejected) != 0 {
+			mt.Fatalf("Apply = %+v, %v; want the PUT applied on its third try", res, err)
+		}
+		if got := commandNames(mt); !equalStrings(got, []string{"update", "update", "update"}) {
+			mt.Errorf("commands = %v, want three updates", got)
+		}
+	})
+
+	mt.Run("races without end", func(mt *mtest.T) {
+		a := newMockApplier(mt)
+		a.useTx = false
+		for range maxUpsertTries {
+			mt.AddMockResponses(duplicateKey)
+		}
+		mt.AddMockResponses(bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}}) // dead-letter insert
+		ops, _ := ParseBatch([]byte(`{"batch":[{"op":"PUT","type":"todos","id":"a","data":{"x":1}}]}`))
+		res, err := a.Apply(mt.Context(), "u", ops)
+		if err != nil || len(res.Rejected) != 1 || res.Rejected[0].Code != CodeDuplicateKey {
+			mt.Fatalf("Apply = %+v, %v; want DUPLICATE_KEY after %d tries", res, err, maxUpsertTries)
+		}
+	})
+}
