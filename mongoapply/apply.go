@@ -43,8 +43,9 @@ type Applier struct {
 	cfg      Config
 	useTx    bool
 	caps     Capabilities
-	ferretDB bool // the server is FerretDB: no Decimal128, narrow _id pushdown
-	maxRun   int  // most ops in one bulk write; 0 for no limit
+	ferretDB bool      // the server is FerretDB: no Decimal128, narrow _id pushdown
+	maxRun   int       // most ops in one bulk write; 0 for no limit
+	docLocks *docLocks // on FerretDB, which updates a document in two steps
 	log      *slog.Logger
 }
 
@@ -71,7 +72,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	a.useTx = caps.Transactions && cfg.Transactions != TxNever
 	a.caps, a.ferretDB = caps, caps.FerretDB
 	if a.ferretDB {
-		a.maxRun = ferretDBMaxRun
+		a.maxRun, a.docLocks = ferretDBMaxRun, newDocLocks()
 	}
 	if err := a.ensureDeadLetterIndex(ctx); err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package mongoapply
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -14,8 +16,8 @@ var duplicateKey = bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 0}, {Key: "wr
 // TestUpsertLosesRacesTwice has a PUT lose the race to create its document
 // twice in a row, as when other clients PUT, DELETE and PUT the id at once:
 // it is tried again until it wins, not rejected with DUPLICATE_KEY. The
-// race cannot be staged at will on the embedded store, so the driver's mock
-// deployment answers.
+// race cannot be staged on the embedded store, where psmongo serializes
+// writes to a document, so the driver's mock deployment answers.
 func TestUpsertLosesRacesTwice(t *testing.T) {
 	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock))
 	mt.Run("two lost races", func(mt *mtest.T) {
@@ -46,4 +48,26 @@ func TestUpsertLosesRacesTwice(t *testing.T) {
 			mt.Fatalf("Apply = %+v, %v; want DUPLICATE_KEY after %d tries", res, err, maxUpsertTries)
 		}
 	})
+}
+
+// TestDocLocksSerializeOneDocument has many goroutines add to one counter
+// under the lock of one document, as FerretDB's two-step updates need.
+func TestDocLocksSerializeOneDocument(t *testing.T) {
+	l := newDocLocks()
+	var counts [3]int // one per document
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			unlock := l.lock("todos", fmt.Sprint("doc", i%3))
+			defer unlock()
+			n := counts[i%3] // a read and a write, like FerretDB's update
+			counts[i%3] = n + 1
+		}()
+	}
+	wg.Wait()
+	if counts[0]+counts[1]+counts[2] != 200 {
+		t.Errorf("counts = %v, want 200 in all: a write was lost", counts)
+	}
 }

@@ -101,6 +101,9 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 		return nil, nil
 	}
 
+	if a.docLocks != nil && len(run) == 1 {
+		defer a.docLocks.lock(run[0].collection, run[0].id)()
+	}
 	coll := a.db.Collection(run[0].collection)
 	ordered := options.BulkWrite().SetOrdered(true)
 	res, err := coll.BulkWrite(ctx, models, ordered)

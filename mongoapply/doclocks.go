@@ -1,0 +1,38 @@
+package mongoapply
+
+import (
+	"fmt"
+	"hash/maphash"
+	"sync"
+)
+
+// docLocks serialize this process's writes to one document. FerretDB 1.24
+// on SQLite applies an update as a read and then a write of the whole
+// document, not in one transaction, so two writes to one document at once
+// can lose one: a PATCH can put back a document that a DELETE and a PUT
+// replaced meanwhile. MongoDB applies each write to a document atomically
+// and needs none of this.
+// https://github.com/FerretDB/FerretDB/issues/3040
+//
+// The locks are striped: documents that share a stripe wait for each other
+// too, which costs the development store little.
+type docLocks struct {
+	seed    maphash.Seed
+	stripes [64]sync.Mutex
+}
+
+func newDocLocks() *docLocks {
+	return &docLocks{seed: maphash.MakeSeed()}
+}
+
+// lock locks the document id of collection and returns its unlock.
+func (l *docLocks) lock(collection string, id any) func() {
+	var h maphash.Hash
+	h.SetSeed(l.seed)
+	h.WriteString(collection)
+	h.WriteByte(0)
+	fmt.Fprint(&h, id)
+	m := &l.stripes[h.Sum64()%uint64(len(l.stripes))]
+	m.Lock()
+	return m.Unlock
+}
