@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
+	"slices"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -75,21 +78,45 @@ func (l Limits) checkOp(op *Op) *refusal {
 // name that is too long, and JSON text of an object or array field that
 // escapes a lone surrogate. data is what restoreData made of op.Data.
 func (l Limits) checkData(op *Op, rules Collection, data map[string]any) *refusal {
-	for _, k := range sortedKeys(data) {
-		if text, ok := op.Data[k].(string); ok && isJSONKind(rules.Fields[k]) {
-			if at, problem := textProblem([]byte(text)); problem != "" {
-				msg := fmt.Sprintf("field %s: the JSON text's string at byte %d %s", quoteShort(k), at, problem)
-				return &refusal{code: CodeInvalidUTF8, message: msg}
-			}
+	// Map order is cheap; a refused op is walked again in key order, so
+	// that its message does not change from one try to the next.
+	if l.firstProblem(op, rules, data, maps.Keys(data)) == nil {
+		return nil
+	}
+	return l.firstProblem(op, rules, data, slices.Values(sortedKeys(data)))
+}
+
+// firstProblem walks the fields of data in the order of keys and returns
+// the first limit one breaks.
+func (l Limits) firstProblem(op *Op, rules Collection, data map[string]any, keys iter.Seq[string]) *refusal {
+	w := limitWalk{limits: l}
+	for k := range keys {
+		if r := jsonTextProblem(k, op.Data[k], rules.Fields[k]); r != nil {
+			return r
+		}
+		if !w.name(k) {
+			break
+		}
+		if w.value(data[k], 2); w.refusal != nil {
+			break
 		}
 	}
-
-	w := limitWalk{limits: l}
-	w.object(data, 1)
 	return w.refusal
 }
 
-func isJSONKind(t FieldType) bool { return t == FieldObject || t == FieldArray }
+// jsonTextProblem refuses the JSON text of an object or array field that
+// escapes a lone surrogate, which decoding the text would change.
+func jsonTextProblem(field string, sent any, t FieldType) *refusal {
+	text, ok := sent.(string)
+	if !ok || (t != FieldObject && t != FieldArray) {
+		return nil
+	}
+	if at, problem := textProblem([]byte(text)); problem != "" {
+		msg := fmt.Sprintf("field %s: the JSON text's string at byte %d %s", quoteShort(field), at, problem)
+		return &refusal{code: CodeInvalidUTF8, message: msg}
+	}
+	return nil
+}
 
 // limitWalk walks restored data and keeps the first limit it breaks.
 type limitWalk struct {

@@ -233,3 +233,25 @@ func TestLimitsFitTheStore(t *testing.T) {
 		t.Errorf("document nested %d levels is missing", MaxDepthLimit)
 	}
 }
+
+// BenchmarkLimitChecks measures what the limits add to a 100-op batch:
+// counting its ops before decoding, and checking each op's text and id.
+func BenchmarkLimitChecks(b *testing.B) {
+	body := benchBatch(100, 0)
+	ops, err := ParseBatch(body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := Limits{}.withDefaults()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := CheckOpCount(body, 10_000); err != nil {
+			b.Fatal(err)
+		}
+		for i := range ops {
+			if r := l.checkOp(&ops[i]); r != nil {
+				b.Fatal(r.message)
+			}
+		}
+	}
+}
