@@ -11,8 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
-// restoreSeeds are values as clients send them, and values that broke
-// type restoration or tried to.
+// restoreSeeds are values as clients send them, and values that tried to
+// break type restoration; testdata/fuzz/FuzzRestore holds those that did.
 var restoreSeeds = []string{
 	`0`, `1`, `true`, `null`, `"1"`, `"false"`, `-42`, `7.0`, `"7"`, `1e3`, `"1e3"`,
 	`9007199254740993`, `9223372036854775807`, `9223372036854776000`, `-9223372036854775808`,
@@ -22,9 +22,7 @@ var restoreSeeds = []string{
 	`1717171717500`, `"1717171717500"`, `"2024-05-02"`, `"9999-12-31T23:59:59.999999999Z"`,
 	`"{\"store\":\"Aldi\",\"nested\":{\"sizes\":[1,2.5]}}"`, `"[\"dairy\",\"urgent\"]"`, `"[1,"`,
 	`"{\"$x\":1}"`, `"{\"a.b\":1}"`, `{"a":{"b":[1,"x",null]}}`, `[[1],[2]]`,
-	`"65a1f0c2e4b0a1b2c3d4e5f6"`, `"65A1F0C2E4B0A1B2C3D4E5F6"`, `"héllo"`,
-	// big.Rat took a tenth of a second on each of these.
-	`"1e1000000"`, `1e999999`, `"1` + strings.Repeat("0", 4000) + `e-4000"`, `"-0.0e-2147483649"`,
+	`"65a1f0c2e4b0a1b2c3d4e5f6"`, `"65A1F0C2E4B0A1B2C3D4E5F6"`, `"héllo"`, `"-0.0e-2147483649"`,
 }
 
 // fuzzFieldTypes are the types a field may have, "" for none.

@@ -18,22 +18,18 @@ import (
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
-// badBatches are bodies that broke, or tried to break, the decoder and
-// the checks after it. They seed the fuzzers; go test replays them.
+// badBatches are bodies that tried to break the decoder and the checks
+// after it. They seed FuzzParseBatch with the SDK's recorded uploads and
+// testdata/fuzz/FuzzParseBatch, which holds the ones that did break them;
+// go test replays them all.
 var badBatches = []string{
 	`{"batch":[{"op":"PUT","table":"t","data":{"id":1,"a":{"b":[1,"x",null]}}}]}`,
 	`{"batch":[{"op":"patch","type":"t","id":"a","tx_id":"x","opData":{"$x":1}}]}`,
-	`{"batch":[{"op":"PUT","table":"t","id":"a","data":{"v":"x` + "\xff" + `"}}]}`,
-	`{"batch":[{"op":"PUT","table":"t` + "\xfe" + `","id":"a"}]}`,
-	`{"batch":[{"op":"PUT","table":"t","id":"\ud800","data":{"\udc00":"\ud83d\ude00"}}]}`,
-	`{"batch":[{"op":"PUT","table":"typed","id":"a","data":{"n":"1e1000000","at":"1e999999"}}]}`,
 	`{"batch":[{"op":"PUT","table":"typed","id":"a","data":{"obj":"{\"a\":\"\\ud800\"}","arr":"[[[[[]]]]]"}}]}`,
 	`{"batch":[{"op":"PUT","table":"typed","id":"a","data":{"n":"7.0","l":"1e3","d":"-0.0","b":"1.0"}}]}`,
 	`{"batch":[{"op":"PUT","table":"oid","id":"65A1F0C2E4B0A1B2C3D4E5F6"},{"op":"DELETE","table":"uuid","id":"11111111-1111-4111-8111-11111111111"}]}`,
-	`{"batch":[{"op":"PUT","table":"t","id":"a","data":` + nested(70) + `}]}`,
 	`{"batch":[{"op":"PUT","table":"t","id":"a","data":{"a.b":1,"$set":{"x":1},"c\u0000":1}}]}`,
 	`{"batch":[{"op":"PUT","table":"system.users","id":"a"},{"op":"PUT","table":"_powersync_x","id":"b"}]}`,
-	`{"batch":[1,2,3,4],"batch":[]}`,
 	`{"b\u0061tch":[{"op":"DELETE","table":"t","id":1e400}]}`,
 	`{"batch":[{"op":"PUT","table":"owned","id":"a","data":{"owner":"someone else"}}]}`,
 	`{"batch":[{"op":"DELETE","table":"t","id":"a","data":{"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}]}`,
