@@ -122,6 +122,12 @@ func Probe(ctx context.Context, client *mongo.Client) (Capabilities, error) {
 // authenticated). It returns an error wrapping ErrUnavailable when MongoDB
 // failed in a way a retry may fix; units before that one may have been
 // applied, which a retry repeats harmlessly.
+//
+// A retry repeats the batch from its first op. With put: merge, a PATCH of
+// an id that a later PUT of the batch creates finds the document the first
+// try made and sets its fields, which the first try did not: after the
+// retry the document has them. Replacing PUTs, PATCHes and DELETEs leave
+// exactly what one try would.
 func (a *Applier) Apply(ctx context.Context, userID string, ops []Op) (*Result, error) {
 	res := &Result{Rejected: []Rejection{}}
 	for _, u := range splitUnits(ops) {

@@ -15,7 +15,9 @@ import (
 // https://github.com/FerretDB/FerretDB/issues/3040
 //
 // The locks are striped: documents that share a stripe wait for each other
-// too, which costs the development store little.
+// too, which costs the development store little. They cover the writers of
+// this process only: several servers sharing one store, as psmongo devstore
+// allows, can still lose writes to a document they write at once.
 type docLocks struct {
 	seed    maphash.Seed
 	stripes [64]sync.Mutex

@@ -32,6 +32,10 @@ func (e *writeRefused) Error() string { return e.code + ": " + e.message }
 // in a transaction nothing of the unit was then written.
 func (a *Applier) writeUnit(ctx context.Context, writes []write) (outcome, error) {
 	if !a.useTx {
+		// Without a transaction a unit is not isolated: the writes of
+		// other requests to its documents can fall between its ops, each
+		// of which is atomic on its document alone. That matters when two
+		// clients write the same documents at once (RELIABILITY.md).
 		return a.writeRuns(ctx, writes)
 	}
 
