@@ -13,13 +13,15 @@ import (
 //
 // A limit on what the server must read or decode before it can know the
 // ops (the body size, the number of ops, the URL, the headers, the time a
-// request takes to arrive) refuses the whole request with a 4xx: the
-// request will never succeed as it is, and PowerSync's guidance is that a
-// client treats such a 4xx as a rejected write rather than retrying it
-// forever. A limit on the content of one op (its id, field names, nesting,
-// text that is not UTF-8) refuses that op alone, with its unit, in the 200
-// response: the op is kept in the dead-letter collection, so nothing is
-// lost, and the rest of the client's queue is applied.
+// request takes to arrive) refuses the whole request with a 4xx naming the
+// limit: the server does not read or decode what it refuses, so it cannot
+// keep it. Only the 408 of a slow request may pass on a retry; the others
+// keep the client's queue waiting until the limit is raised, which is why
+// their defaults sit far above what clients send. A limit on the content of
+// one op (its id, field names, nesting, text that is not UTF-8) refuses
+// that op alone, with its unit, in the 200: the op is kept in the
+// dead-letter collection, so nothing is lost, and the rest of the client's
+// queue is applied.
 
 // checkOpCount refuses a batch of more than h.MaxOps ops with a 400 that
 // names the first op past the limit, before the batch is decoded.

@@ -223,3 +223,17 @@ func TestServerTimeoutsAreSet(t *testing.T) {
 			cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout, cfg.ReadBufferSize)
 	}
 }
+
+// TestDeepDataIsRejectedNot500 sends data nested 400 levels deep, which
+// the embedded store failed to write with an SQL error, a 500 that the
+// client retried for ever: it is now rejected in the 200 by the default
+// server.max_depth.
+func TestDeepDataIsRejectedNot500(t *testing.T) {
+	s := newServer(t, "", "")
+	data := strings.Repeat(`{"a":`, 399) + `{}` + strings.Repeat(`}`, 399)
+	runScenarios(t, s, []scenario{
+		{name: "400 levels", method: "POST", path: "/upload", status: 200,
+			body: `{"batch":[{"op":"PUT","table":"t","id":"a","data":` + data + `}]}`,
+			want: []string{`"applied":0`, `"code":"DOCUMENT_TOO_DEEP"`, "limit of 64 levels"}},
+	})
+}
