@@ -155,7 +155,8 @@ func batchOf(coll string, units unitOps) string {
 	for u, unit := range units {
 		for _, o := range unit {
 			data, _ := json.Marshal(o.Data)
-			ops = append(ops, fmt.Sprintf(`{"op":%q,"type":%q,"id":%q,"tx_id":%d,"data":%s}`, o.Kind, coll, o.ID, u+1, data))
+			ops = append(ops, fmt.Sprintf(`{"op":%q,"type":%q,"id":%q,"tx_id":%d,"data":%s}`,
+				o.Kind, coll, o.ID, u+1, data))
 		}
 	}
 	return `{"batch":[` + strings.Join(ops, ",") + `]}`

@@ -82,7 +82,8 @@ func TestMaxOpsAtAndPast(t *testing.T) {
 		return `{"batch":[` + b.String()[1:] + `]}`
 	}
 	runScenarios(t, s, []scenario{
-		{name: "at the limit", method: "POST", path: "/upload", body: ops(3), status: 200, want: []string{`"applied":3`}},
+		{name: "at the limit", method: "POST", path: "/upload", body: ops(3), status: 200,
+			want: []string{`"applied":3`}},
 		{name: "one past the limit", method: "POST", path: "/upload", body: ops(4), status: 400,
 			want: []string{`"code":"BAD_REQUEST"`, `op 3: the batch holds more than 3 ops`}},
 		{name: "one op on its own", method: "PUT", path: "/api/data", body: `{"table":"t","id":"x"}`, status: 200},
@@ -149,8 +150,10 @@ func TestURLLimitAtAndPast(t *testing.T) {
 // with a token in it: the 400 must not quote the request back.
 func TestMalformedRequestIsNotEchoed(t *testing.T) {
 	s := newServer(t, "", "")
-	status, body := rawRequest(t, s, "POST /upload HTTP/1.1\r\nAuthorization: Bearer secret-token\r\nContent-Length: x\r\n\r\n")
-	if status != 400 || strings.Contains(body, "secret-token") || !strings.Contains(body, "malformed HTTP request") {
+	request := "POST /upload HTTP/1.1\r\nAuthorization: Bearer secret-token\r\nContent-Length: x\r\n\r\n"
+	status, body := rawRequest(t, s, request)
+	if status != 400 || strings.Contains(body, "secret-token") ||
+		!strings.Contains(body, "malformed HTTP request") {
 		t.Errorf("malformed request: %d %s, want a 400 that does not quote it", status, body)
 	}
 }
@@ -217,8 +220,8 @@ func TestServerTimeoutsAreSet(t *testing.T) {
 	t.Setenv("PSMONGO_SERVER_WRITE_TIMEOUT", "7s")
 	s := newServer(t, "", "")
 	cfg := s.HTTP().Config()
-	if cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 7*time.Second || cfg.IdleTimeout != 2*time.Minute ||
-		cfg.ReadBufferSize != 16<<10 {
+	if cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 7*time.Second ||
+		cfg.IdleTimeout != 2*time.Minute || cfg.ReadBufferSize != 16<<10 {
 		t.Errorf("Fiber config: read %v, write %v, idle %v, header buffer %d; want 30s, 7s, 2m, 16384",
 			cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout, cfg.ReadBufferSize)
 	}

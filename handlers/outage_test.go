@@ -107,7 +107,8 @@ func TestStoreOutage(t *testing.T) {
 	store := startOutageStore(t)
 	s := newServer(t, store.URI(), "")
 
-	status, _, body := s.doGuarded(t, "POST", "/upload", `{"batch":[{"op":"PUT","type":"todos","id":"before","data":{"n":1}}]}`)
+	first := `{"batch":[{"op":"PUT","type":"todos","id":"before","data":{"n":1}}]}`
+	status, _, body := s.doGuarded(t, "POST", "/upload", first)
 	if status != 200 {
 		t.Fatalf("upload before the outage: %d %s", status, body)
 	}
@@ -120,7 +121,8 @@ func TestStoreOutage(t *testing.T) {
 		{"op_id":4,"op":"PUT","type":"todos","id":"c","tx_id":3,"data":{"n":3}}]}`
 	status, header, body := s.doGuarded(t, "POST", "/upload", batch)
 	if status != 503 || header.Get("Retry-After") == "" || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
-		t.Fatalf("upload during the outage: %d, Retry-After %q, %s; want 503 with Retry-After", status, header.Get("Retry-After"), body)
+		t.Fatalf("upload during the outage: %d, Retry-After %q, %s; want 503 with Retry-After",
+			status, header.Get("Retry-After"), body)
 	}
 	if status, _, body := s.doGuarded(t, "GET", "/readyz", ""); status != 503 {
 		t.Errorf("GET /readyz during the outage: %d %s, want 503", status, body)
@@ -134,11 +136,13 @@ func TestStoreOutage(t *testing.T) {
 
 	db := connect(t, store.URI()).Database(devstoretest.DatabaseName(t))
 	want := map[string]bson.M{
-		"a": {"_id": "a", "n": int32(1)}, "before": {"_id": "before", "n": int32(2)}, "c": {"_id": "c", "n": int32(3)},
+		"a":      {"_id": "a", "n": int32(1)},
+		"before": {"_id": "before", "n": int32(2)},
+		"c":      {"_id": "c", "n": int32(3)},
 	}
 	compareDocuments(t, db.Collection("todos"), want)
-	if n, err := db.Collection("powersync_rejected_writes").CountDocuments(t.Context(), bson.D{}); err != nil || n != 1 {
-		t.Errorf("dead letters = %d, %v; want exactly 1", n, err)
+	if n := countDeadLetters(t, db); n != 1 {
+		t.Errorf("dead letters = %d, want exactly 1", n)
 	}
 }
 
@@ -263,8 +267,8 @@ func cutMidBatch(t *testing.T, at int, after bool) {
 	}
 	db := connect(t, store.URI()).Database(devstoretest.DatabaseName(t))
 	compareDocuments(t, db.Collection("todos"), midBatchWant)
-	if n, err := db.Collection("powersync_rejected_writes").CountDocuments(t.Context(), bson.D{}); err != nil || n != 1 {
-		t.Errorf("dead letters = %d, %v; want the refused unit once", n, err)
+	if n := countDeadLetters(t, db); n != 1 {
+		t.Errorf("dead letters = %d, want the refused unit once", n)
 	}
 }
 
@@ -276,12 +280,22 @@ func hostPort(uri string) string {
 // test ends.
 func connect(t *testing.T, uri string) *mongo.Client {
 	t.Helper()
-	client, err := mongo.Connect(t.Context(), options.Client().ApplyURI(uri).SetServerSelectionTimeout(10*time.Second))
+	opts := options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second)
+	client, err := mongo.Connect(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Disconnect(context.Background()) })
 	return client
+}
+
+func countDeadLetters(t *testing.T, db *mongo.Database) int64 {
+	t.Helper()
+	n, err := db.Collection("powersync_rejected_writes").CountDocuments(t.Context(), bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // compareDocuments compares every document of coll with want, by _id.

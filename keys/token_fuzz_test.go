@@ -148,7 +148,8 @@ func fuzzTokens(f *testing.F, claims jwt.MapClaims, keys ...*Key) []string {
 			rawHeader(`{"alg":"`+k.Alg+`","kid":["`+k.ID+`"]}`)+"."+parts[1]+"."+parts[2],
 		)
 	}
-	return append(out, "", "a.b.c", "....", "eyJ.eyJ.x", strings.Repeat("A", 100)+"."+strings.Repeat("B", 100)+".C")
+	long := strings.Repeat("A", 100) + "." + strings.Repeat("B", 100) + ".C"
+	return append(out, "", "a.b.c", "....", "eyJ.eyJ.x", long)
 }
 
 func rawHeader(json string) string {

@@ -11,7 +11,8 @@ import (
 
 // duplicateKey is a bulk write's answer when an upsert lost a race.
 var duplicateKey = bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 0}, {Key: "writeErrors", Value: bson.A{
-	bson.D{{Key: "index", Value: 0}, {Key: "code", Value: 11000}, {Key: "errmsg", Value: "E11000 duplicate key"}}}}}
+	bson.D{{Key: "index", Value: 0}, {Key: "code", Value: 11000},
+		{Key: "errmsg", Value: "E11000 duplicate key"}}}}}
 
 // TestUpsertLosesRacesTwice has a PUT lose the race to create its document
 // twice in a row, as when other clients PUT, DELETE and PUT the id at once:
