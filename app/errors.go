@@ -38,12 +38,14 @@ func clientError(err error, limits ServerConfig) *handlers.Error {
 	e := &handlers.Error{Status: fe.Code, Code: codeOf(fe.Code), Message: fe.Message}
 	switch fe.Code {
 	case http.StatusRequestEntityTooLarge:
-		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)", limits.BodyLimit)
+		e.Message = fmt.Sprintf("request body is larger than server.body_limit (%d bytes)",
+			limits.BodyLimit)
 	case http.StatusRequestHeaderFieldsTooLarge:
 		e.Message = fmt.Sprintf("request line and headers are larger than server.max_header_bytes (%d bytes)",
 			limits.MaxHeaderBytes)
 	case http.StatusRequestTimeout:
-		e.Message = fmt.Sprintf("the request did not arrive within server.read_timeout (%s)", limits.ReadTimeout)
+		e.Message = fmt.Sprintf("the request did not arrive within server.read_timeout (%s)",
+			limits.ReadTimeout)
 	case http.StatusBadRequest:
 		// fasthttp's text for a request it cannot parse quotes the request,
 		// headers and all.

@@ -88,7 +88,9 @@ func (l Limits) checkData(op *Op, rules Collection, data map[string]any) *refusa
 
 // firstProblem walks the fields of data in the order of keys and returns
 // the first limit one breaks.
-func (l Limits) firstProblem(op *Op, rules Collection, data map[string]any, keys iter.Seq[string]) *refusal {
+func (l Limits) firstProblem(
+	op *Op, rules Collection, data map[string]any, keys iter.Seq[string],
+) *refusal {
 	w := limitWalk{limits: l}
 	for k := range keys {
 		if r := jsonTextProblem(k, op.Data[k], rules.Fields[k]); r != nil {
@@ -112,7 +114,8 @@ func jsonTextProblem(field string, sent any, t FieldType) *refusal {
 		return nil
 	}
 	if at, problem := textProblem([]byte(text)); problem != "" {
-		msg := fmt.Sprintf("field %s: the JSON text's string at byte %d %s", quoteShort(field), at, problem)
+		msg := fmt.Sprintf("field %s: the JSON text's string at byte %d %s",
+			quoteShort(field), at, problem)
 		return &refusal{code: CodeInvalidUTF8, message: msg}
 	}
 	return nil
@@ -190,7 +193,8 @@ func (w *limitWalk) name(k string) bool {
 		return false
 	}
 	if max := w.limits.MaxFieldBytes; max > 0 && len(k) > max {
-		msg := fmt.Sprintf("field name %s is %d bytes, longer than the limit of %d", quoteShort(k), len(k), max)
+		msg := fmt.Sprintf("field name %s is %d bytes, longer than the limit of %d",
+			quoteShort(k), len(k), max)
 		w.refusal = &refusal{code: CodeInvalidField, message: msg}
 		return false
 	}
