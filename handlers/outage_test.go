@@ -256,7 +256,11 @@ func cutMidBatch(t *testing.T, at int, after bool) {
 	if status != 503 || header.Get("Retry-After") == "" {
 		t.Fatalf("upload cut at write %d: %d %s, want 503 with Retry-After", at, status, body)
 	}
-	<-cut
+	select {
+	case <-cut:
+	case <-time.After(hangGuard):
+		t.Fatalf("the upload got a 503, but the proxy never cut at write %d", at)
+	}
 	store.stop(t)
 	store.restart(t)
 	proxy.Resume()
