@@ -52,7 +52,8 @@ func TestUpsertLosesRacesTwice(t *testing.T) {
 }
 
 // TestDocLocksSerializeOneDocument has many goroutines add to one counter
-// under the lock of one document, as FerretDB's two-step updates need.
+// under the lock of one document, as FerretDB's two-step updates need, and
+// runs of several documents in any order lock them without deadlock.
 func TestDocLocksSerializeOneDocument(t *testing.T) {
 	l := newDocLocks()
 	var counts [3]int // one per document
@@ -61,10 +62,19 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock := l.lock("todos", fmt.Sprint("doc", i%3))
+			unlock := l.lockRun([]write{{collection: "todos", id: fmt.Sprint("doc", i%3)}})
 			defer unlock()
 			n := counts[i%3] // a read and a write, like FerretDB's update
 			counts[i%3] = n + 1
+		}()
+	}
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run := []write{{collection: "todos", id: fmt.Sprint("doc", i%3)},
+				{collection: "todos", id: fmt.Sprint("doc", (i+1)%3)}, {collection: "lists", id: "doc0"}}
+			l.lockRun(run)()
 		}()
 	}
 	wg.Wait()

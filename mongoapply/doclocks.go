@@ -3,6 +3,7 @@ package mongoapply
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 )
 
@@ -27,14 +28,31 @@ func newDocLocks() *docLocks {
 	return &docLocks{seed: maphash.MakeSeed()}
 }
 
-// lock locks the document id of collection and returns its unlock.
-func (l *docLocks) lock(collection string, id any) func() {
+// lockRun locks the documents of a run, in the order of their stripes so
+// that two runs never wait for each other, and returns the unlock.
+func (l *docLocks) lockRun(run []write) func() {
+	stripes := make([]int, 0, len(run))
+	for _, w := range run {
+		stripes = append(stripes, l.stripe(w.collection, w.id))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		l.stripes[i].Lock()
+	}
+	return func() {
+		for _, i := range stripes {
+			l.stripes[i].Unlock()
+		}
+	}
+}
+
+// stripe returns the stripe of the document id of collection.
+func (l *docLocks) stripe(collection string, id any) int {
 	var h maphash.Hash
 	h.SetSeed(l.seed)
 	h.WriteString(collection)
 	h.WriteByte(0)
 	fmt.Fprint(&h, id)
-	m := &l.stripes[h.Sum64()%uint64(len(l.stripes))]
-	m.Lock()
-	return m.Unlock
+	return int(h.Sum64() % uint64(len(l.stripes)))
 }

@@ -105,8 +105,8 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 		return nil, nil
 	}
 
-	if a.docLocks != nil && len(run) == 1 {
-		defer a.docLocks.lock(run[0].collection, run[0].id)()
+	if a.docLocks != nil {
+		defer a.docLocks.lockRun(run)()
 	}
 	coll := a.db.Collection(run[0].collection)
 	ordered := options.BulkWrite().SetOrdered(true)
