@@ -82,7 +82,8 @@ func DoctorFile(ctx context.Context, file string, opts DoctorOptions) []Check {
 	cfg, err := LoadConfig(file)
 	if err != nil {
 		return []Check{{
-			ID: "config", Level: CheckFail, Message: err.Error(),
+			// The check's id already says "config".
+			ID: "config", Level: CheckFail, Message: strings.TrimPrefix(err.Error(), "config: "),
 			Fix: "correct the key the message names, in the config file or the environment",
 		}}
 	}

@@ -211,7 +211,7 @@ func TestDoctorFile(t *testing.T) {
 	}
 
 	got := DoctorFile(t.Context(), file, DoctorOptions{})
-	checkVerdicts(t, got, []verdict{{"config", CheckFail, "config: auth.token_ttl: 48h0m0s is longer than 24h", "correct the key"}})
+	checkVerdicts(t, got, []verdict{{"config", CheckFail, "auth.token_ttl: 48h0m0s is longer than 24h", "correct the key"}})
 }
 
 // TestJudgeConnect tells a replica set without a primary from servers that

@@ -114,7 +114,7 @@ func (s *Server) logRequest(c *fiber.Ctx, route string, took time.Duration, err 
 		attrs = append(attrs, slog.String("path", shorten(c.Path(), 200)))
 	}
 	if id := handlers.UserID(c); id != "" {
-		attrs = append(attrs, slog.String("user_id", id))
+		attrs = append(attrs, slog.String("user_id", shorten(id, maxLoggedID)))
 	}
 	if n := handlers.Counts(c); n.Ops > 0 {
 		attrs = append(attrs, slog.Int("ops", n.Ops), slog.Int("applied", n.Applied),
@@ -148,6 +148,10 @@ func errorAttrs(err error, status int, limits ServerConfig) []slog.Attr {
 func milliseconds(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
 }
+
+// maxLoggedID is how much of a client-chosen name, such as a user id in
+// open token mode, a log line holds.
+const maxLoggedID = 128
 
 // shorten cuts s to at most n bytes; a cut string ends in "...".
 func shorten(s string, n int) string {

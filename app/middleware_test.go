@@ -150,3 +150,21 @@ func expiredToken(t *testing.T, s *Server) string {
 	}
 	return token
 }
+
+// TestAccessLogCutsLongUserID checks that a user id, which open token mode
+// lets the client choose, is cut in the access line.
+func TestAccessLogCutsLongUserID(t *testing.T) {
+	s := newTestServer(t, metricsConfig, nil)
+	user := strings.Repeat("u", 2000)
+	auth := map[string]string{"Authorization": "Bearer " + s.token(t, user)}
+	_, h, _ := s.do(t, "POST", "/upload", `{"batch":[]}`, auth)
+
+	line := s.requestLine(t, h.Get("X-Request-ID"))
+	if line == nil {
+		t.Fatal("no access line")
+	}
+	want := strings.Repeat("u", maxLoggedID) + "..."
+	if line["user_id"] != want {
+		t.Errorf("user_id logged as %d bytes, want it cut to %d", len(line["user_id"].(string)), maxLoggedID)
+	}
+}

@@ -182,7 +182,7 @@ func TestDoctorFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runDoctor(t, "--config", bad)
-	want := "FAIL  config: config: server.prot: unknown key; fix: correct the key the message names"
+	want := "FAIL  config: server.prot: unknown key; fix: correct the key the message names"
 	if err == nil || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
 		t.Errorf("doctor with a bad config ended with %v and printed %q; want one line %q", err, out, want)
 	}

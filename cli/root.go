@@ -39,6 +39,8 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version prints what psmongo version prints.
+	root.SetVersionTemplate("psmongo {{.Version}}\n")
 	root.PersistentFlags().String("config", "", "config file (default config.yaml in the working directory, if present)")
 
 	root.AddCommand(

@@ -193,9 +193,9 @@ func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset in
 		return err
 	}
 	a.log.WarnContext(ctx, "unit rejected",
-		slog.String("code", r.code), slog.String("table", ops[r.index].Table),
+		slog.String("code", r.code), slog.String("table", shorten(ops[r.index].Table, maxLoggedName)),
 		slog.Int("op_index", offset+r.index), slog.Int("ops", len(ops)),
-		slog.Int("applied", applied), slog.String("user_id", userID))
+		slog.Int("applied", applied), slog.String("user_id", shorten(userID, maxLoggedName)))
 	a.observer().Unit(UnitOutcome{Ops: ops, Applied: applied, Refused: r.index, Code: r.code})
 
 	for i := applied; i < len(ops); i++ {
@@ -211,6 +211,10 @@ func (a *Applier) refuse(ctx context.Context, userID string, ops []Op, offset in
 
 // maxMessage caps a refusal message: MongoDB's own may quote a whole value.
 const maxMessage = 500
+
+// maxLoggedName is how much of a name the client chose, a table or a user
+// id, a log line holds: the body limit is all that bounds a table name.
+const maxLoggedName = 128
 
 // shorten cuts s to at most n bytes on a rune boundary.
 func shorten(s string, n int) string {

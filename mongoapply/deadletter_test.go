@@ -3,6 +3,7 @@ package mongoapply
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -201,4 +202,22 @@ func TestDeadLetterIndexIsCreated(t *testing.T) {
 		}
 	}
 	t.Errorf("no index %s among %+v", DeadLetterIndex, indexes)
+}
+
+// TestRejectionLogIsBounded checks that a table name, which only the body
+// limit bounds, and a user id are cut in the log line of a refused unit.
+func TestRejectionLogIsBounded(t *testing.T) {
+	var log bytes.Buffer
+	f := newFixture(t, Config{Logger: slog.New(slog.NewJSONHandler(&log, nil))})
+	table := strings.Repeat("d", 100_000)
+	user := strings.Repeat("u", 3000)
+	f.apply(user, `{"batch":[{"op":"PUT","type":"`+table+`","id":"a","data":{"$x":1}}]}`)
+
+	line := log.String()
+	if !strings.Contains(line, "unit rejected") {
+		t.Fatalf("no rejection logged: %q", shorten(line, 300))
+	}
+	if len(line) > 1000 {
+		t.Errorf("log line is %d bytes, want the table and user id cut to %d", len(line), maxLoggedName)
+	}
 }
