@@ -2,63 +2,154 @@ package mongoapply
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
-// benchBatch returns a batch of n ops shaped like an SDK upload: PUTs of
-// todos with typed fields, every fourth op a PATCH, one tx_id per 10 ops.
-func benchBatch(n, round int) []byte {
+// The benchmarks' batches are what psmongo bench sends: 100 PUTs of rows
+// of the demo apps' todos table, as SQLite holds them, in either shape.
+
+// todoBatch returns a batch of n PUTs of todos, in the connector shape or
+// the SDK's (CrudEntry.toJSON(), one transaction); round makes the ids new.
+func todoBatch(shape string, n, round int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"batch":[`)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
-		if i%4 == 3 {
-			fmt.Fprintf(&b, `{"op_id":%d,"op":"PATCH","type":"todos","id":"%s","tx_id":%d,"data":{"completed":1,"completed_at":"2026-12-04 15:55:11"}}`,
-				i, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i-1), round*n+i/10)
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", round, i)
+		data := fmt.Sprintf(`{"completed":%d,"created_at":"2026-03-14 09:26:%02d",`+
+			`"description":"renew passport water plants buy milk %03d",`+
+			`"list_id":"0000beef-0000-4000-8000-%012x","tags":"[\"home\",\"urgent\"]"}`, i%2, i%60, i, i%10)
+		if shape == "sdk" {
+			fmt.Fprintf(&b, `{"op_id":%d,"op":"PUT","type":"todos","id":"%s","tx_id":%d,"data":%s}`,
+				round*n+i+1, id, round+1, data)
 			continue
 		}
-		fmt.Fprintf(&b, `{"op_id":%d,"op":"PUT","type":"todos","id":"%s","tx_id":%d,"data":{"completed":0,"created_at":"2026-12-04 15:55:11","description":"Buy milk %d","list_id":"l1","priority":%d,"tags":"[\"a\",\"b\"]","due":1717171717.5}}`,
-			i, id, round*n+i/10, i, i)
+		fmt.Fprintf(&b, `{"table":"todos","op":"PUT","id":"%s","data":%s}`, id, data)
 	}
 	b.WriteString(`]}`)
 	return []byte(b.String())
 }
 
 var benchConfig = Config{Collections: map[string]Collection{"todos": {Fields: map[string]FieldType{
-	"completed": FieldBool, "completed_at": FieldDate, "created_at": FieldDate,
-	"priority": FieldLong, "tags": FieldArray, "due": FieldDouble,
+	"completed": FieldBool, "created_at": FieldDate, "tags": FieldArray,
 }}}}
 
+// benchApplier returns an Applier with benchConfig that needs MongoDB only
+// for its database name: todos has no owner field, so nothing is read.
+func benchApplier(b *testing.B) *Applier {
+	return &Applier{db: devstoretest.Database(b), cfg: benchConfig, log: discardLogger()}
+}
+
+// perOp reports time and allocations per write op of batches of n ops,
+// besides the per-batch figures; call it before b.Loop.
+func perOp(b *testing.B, n int) func() {
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	return func() {
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		ops := float64(b.N * n)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/ops, "ns/write")
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/ops, "allocs/write")
+	}
+}
+
 func BenchmarkParseBatch(b *testing.B) {
-	body := benchBatch(100, 0)
-	b.SetBytes(int64(len(body)))
+	for _, shape := range []string{"connector", "sdk"} {
+		b.Run(shape, func(b *testing.B) {
+			body := todoBatch(shape, 100, 0)
+			b.SetBytes(int64(len(body)))
+			defer perOp(b, 100)()
+			for b.Loop() {
+				if _, err := ParseBatch(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRestore restores the types of each op's data.
+func BenchmarkRestore(b *testing.B) {
+	ops, err := ParseBatch(todoBatch("connector", 100, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := benchApplier(b)
+	rules := benchConfig.Collections["todos"]
+	defer perOp(b, len(ops))()
 	for b.Loop() {
-		if _, err := ParseBatch(body); err != nil {
-			b.Fatal(err)
+		for i := range ops {
+			if _, r := a.restoreData(&ops[i], rules); r != nil {
+				b.Fatal(r)
+			}
 		}
 	}
 }
 
-// BenchmarkValidate measures validation and type restoration without
-// MongoDB: the todos collection has no owner field, so no read is made.
-func BenchmarkValidate(b *testing.B) {
-	ops, err := ParseBatch(benchBatch(100, 0))
+// BenchmarkBuildModels builds the write model of each op from restored data.
+func BenchmarkBuildModels(b *testing.B) {
+	ops, err := ParseBatch(todoBatch("connector", 100, 0))
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := &Applier{cfg: benchConfig, log: discardLogger()}
+	a := benchApplier(b)
+	rules := benchConfig.Collections["todos"]
+	data := make([]map[string]any, len(ops))
+	for i := range ops {
+		data[i], _ = a.restoreData(&ops[i], rules)
+	}
+	defer perOp(b, len(ops))()
+	for b.Loop() {
+		for i := range ops {
+			if buildModel(ops[i].Kind, rules, "u", ops[i].ID, data[i], true) == nil {
+				b.Fatal("no model")
+			}
+		}
+	}
+}
+
+// BenchmarkPlan plans a unit of 100 ops: checks, restores and models.
+func BenchmarkPlan(b *testing.B) {
+	ops, err := ParseBatch(todoBatch("connector", 100, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := benchApplier(b)
+	defer perOp(b, len(ops))()
 	for b.Loop() {
 		if _, r, err := a.validate(b.Context(), "u", ops); err != nil || r != nil {
 			b.Fatal(err, r)
 		}
 	}
-	b.ReportMetric(float64(b.N*len(ops))/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkDecodeRestorePlan is what psmongo spends on a batch before
+// MongoDB is asked: decoding, restoring and planning, per shape.
+func BenchmarkDecodeRestorePlan(b *testing.B) {
+	for _, shape := range []string{"connector", "sdk"} {
+		b.Run(shape, func(b *testing.B) {
+			body := todoBatch(shape, 100, 0)
+			a := benchApplier(b)
+			defer perOp(b, 100)()
+			for b.Loop() {
+				ops, err := ParseBatch(body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, r, err := a.validate(b.Context(), "u", ops); err != nil || r != nil {
+					b.Fatal(err, r)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkApply applies 100-op batches to the test deployment.
@@ -71,7 +162,7 @@ func BenchmarkApply(b *testing.B) {
 	round := 0
 	for b.Loop() {
 		b.StopTimer()
-		ops, err := ParseBatch(benchBatch(100, round))
+		ops, err := ParseBatch(todoBatch("sdk", 100, round))
 		round++
 		b.StartTimer()
 		if err != nil {

@@ -239,7 +239,7 @@ func TestLimitsFitTheStore(t *testing.T) {
 // BenchmarkLimitChecks measures what the limits add to a 100-op batch:
 // counting its ops before decoding, and checking each op's text and id.
 func BenchmarkLimitChecks(b *testing.B) {
-	body := benchBatch(100, 0)
+	body := todoBatch("sdk", 100, 0)
 	ops, err := ParseBatch(body)
 	if err != nil {
 		b.Fatal(err)

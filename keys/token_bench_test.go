@@ -1,0 +1,63 @@
+package keys
+
+import (
+	"testing"
+	"time"
+)
+
+var benchAlgs = []string{RS256, ES256, EdDSA}
+
+// BenchmarkIssue signs a token with each algorithm, as GET /token does.
+func BenchmarkIssue(b *testing.B) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			s := benchSigner(b, alg)
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := s.Issue("user-0001", now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerify verifies a token of each algorithm, as every upload does.
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			s := benchSigner(b, alg)
+			set, err := NewSet(s.key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			token, _, err := s.Issue("user-0001", now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := set.Verify(token, benchAudience, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+const benchAudience = "https://powersync.example.com"
+
+func benchSigner(b *testing.B, alg string) *Signer {
+	b.Helper()
+	key, err := Generate(alg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewSigner(key, SignerConfig{Audience: benchAudience, TTL: DefaultTTL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
