@@ -1,222 +1,90 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-	"sync"
-	"time"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/bench"
 )
 
-// benchFlags are the knobs of psmongo bench.
-type benchFlags struct {
-	url         string
-	token       string
-	userID      string
-	table       string
-	requests    int
-	duration    time.Duration
-	concurrency int
-	batch       int
-}
-
 func newBenchCommand() *cobra.Command {
-	var f benchFlags
+	var (
+		opts       bench.Options
+		mix        string
+		asJSON     bool
+		noProgress bool
+	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Drive uploads against a running server and report ops/s and latency",
-		Long: "Drive uploads against a running server: each request is a batch of PUTs\n" +
-			"and PATCHes on one table, with a transaction id per request. It stops after\n" +
-			"--requests or --duration, whichever comes first, and prints throughput and\n" +
-			"latency percentiles. Point it only at a server you run.",
+		Short: "Drive a running server over HTTP and report throughput, latency and its CPU per op",
+		Long: "Drive a running server with uploads of generated todo documents (or, with\n" +
+			"--target token, with token requests) and print ops/s, requests/s, latency\n" +
+			"percentiles, and the server's CPU time per op and peak resident memory from\n" +
+			"its /metrics. With --direct it then writes the same ops straight to MongoDB,\n" +
+			"one ordered bulk write per batch, and prints psmongo's ops/s over the\n" +
+			"direct ones. Ids are new on every run. It refuses hosts other than this\n" +
+			"machine's loopback unless --allow-remote is given.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.url == "" {
+			var err error
+			if opts.Mix, err = bench.ParseMix(mix); err != nil {
+				return fmt.Errorf("--mix: %w", err)
+			}
+			if opts.URL == "" {
 				cfg, err := app.LoadConfig(configFile(cmd))
 				if err != nil {
 					return err
 				}
-				f.url = fmt.Sprintf("http://127.0.0.1:%d", cfg.Server.Port)
+				opts.URL = fmt.Sprintf("http://127.0.0.1:%d", cfg.Server.Port)
 			}
-			return runBench(cmd.Context(), cmd.OutOrStdout(), f)
+			if !noProgress && isTerminal(os.Stderr) {
+				opts.Progress = os.Stderr
+			}
+
+			report, err := bench.Run(cmd.Context(), opts)
+			if report != nil && asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if werr := enc.Encode(report); werr != nil {
+					return werr
+				}
+			} else if report != nil {
+				if werr := report.WriteText(cmd.OutOrStdout()); werr != nil {
+					return werr
+				}
+			}
+			return err
 		},
 	}
+
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", "", "the server's base URL (default http://127.0.0.1:<server.port>)")
-	fl.StringVar(&f.token, "token", "", "bearer token for uploads (default: one from GET /token)")
-	fl.StringVar(&f.userID, "user-id", "bench", "user id to request a token for")
-	fl.StringVar(&f.table, "table", "bench_items", "collection to write")
-	fl.IntVar(&f.requests, "requests", 2000, "stop after this many requests")
-	fl.DurationVar(&f.duration, "duration", 30*time.Second, "stop after this long")
-	fl.IntVar(&f.concurrency, "concurrency", 4, "requests in flight")
-	fl.IntVar(&f.batch, "batch", 20, "ops per request")
+	fl.StringVar(&opts.URL, "url", "", "the server's base URL (default http://127.0.0.1:<server.port>)")
+	fl.StringVar(&opts.Token, "token", "", "bearer token for uploads (default: one from GET /token for --user-id)")
+	fl.StringVar(&opts.UserID, "user-id", "bench", "the user to get tokens for")
+	fl.StringVar(&opts.Target, "target", bench.TargetUpload, "what to drive: upload (POST /upload) or token (GET /token)")
+	fl.IntVar(&opts.Ops, "ops", 10000, "ops to send (with --target token, tokens to request)")
+	fl.IntVar(&opts.Batch, "batch", 100, "ops per upload; 100 is the SDK's batch")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "requests in flight, each worker a client of its own")
+	fl.StringVar(&mix, "mix", bench.DefaultMix.String(), "weights of the op kinds")
+	fl.StringVar(&opts.Shape, "shape", bench.ShapeConnector,
+		"op shape: connector (table, op, id, data) or sdk (CrudEntry.toJSON(), one tx_id per batch)")
+	fl.StringVar(&opts.Collection, "collection", "bench_todos", "the collection to write")
+	fl.StringVar(&opts.Direct, "direct", "", "a MongoDB URI to write the same ops to directly, for comparison")
+	fl.StringVar(&opts.Database, "database", "", "the database of --direct (default the URI's, else powersync)")
+	fl.DurationVar(&opts.Sample, "sample-every", 0, "how often the server's resident memory is read (default 1s)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a --url or --direct host other than loopback")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fl.BoolVar(&noProgress, "no-progress", false, "draw no progress bar")
 	return cmd
 }
 
-func runBench(ctx context.Context, w io.Writer, f benchFlags) error {
-	if f.requests < 1 || f.concurrency < 1 || f.batch < 1 || f.duration <= 0 {
-		return fmt.Errorf("--requests, --concurrency, --batch and --duration must be positive")
-	}
-	base, err := url.Parse(strings.TrimRight(f.url, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
-		return fmt.Errorf("--url %q is not an http or https URL", f.url)
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	if f.token == "" {
-		if f.token, err = benchToken(ctx, client, base.String(), f.userID); err != nil {
-			return err
-		}
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, f.duration)
-	defer cancel()
-	start := time.Now()
-	r := benchRun(ctx, client, base.String()+"/upload", f)
-	r.print(w, f, time.Since(start))
-	if r.ok == 0 {
-		return fmt.Errorf("no upload succeeded")
-	}
-	return nil
-}
-
-// benchToken gets a token from the server's /token, for open mode.
-func benchToken(ctx context.Context, client *http.Client, base, userID string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/token?user_id="+url.QueryEscape(userID), nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("getting a token: %w", err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Token string `json:"token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 || body.Token == "" {
-		return "", fmt.Errorf("getting a token: GET /token answered %d; pass --token", resp.StatusCode)
-	}
-	return body.Token, nil
-}
-
-// benchResult collects what the workers saw.
-type benchResult struct {
-	mu        sync.Mutex
-	latencies []time.Duration
-	statuses  map[int]int
-	ok, ops   int
-	errors    int
-}
-
-func benchRun(ctx context.Context, client *http.Client, target string, f benchFlags) *benchResult {
-	r := &benchResult{statuses: make(map[int]int)}
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for i := 0; i < f.requests; i++ {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
-	var wg sync.WaitGroup
-	for range f.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r.record(benchOne(ctx, client, target, f, i))
-			}
-		}()
-	}
-	wg.Wait()
-	return r
-}
-
-type benchSample struct {
-	status int
-	ops    int
-	took   time.Duration
-	err    error
-}
-
-// benchOne posts request i: a batch of PUTs, every fourth op a PATCH of
-// the document before it, on ids that recur so that updates hit documents.
-func benchOne(ctx context.Context, client *http.Client, target string, f benchFlags, i int) benchSample {
-	var b bytes.Buffer
-	b.WriteString(`{"batch":[`)
-	for j := 0; j < f.batch; j++ {
-		if j > 0 {
-			b.WriteByte(',')
-		}
-		id := (i*f.batch + j) % 10000
-		op, data := "PUT", fmt.Sprintf(`{"title":"item %d","done":%d,"n":%d}`, id, j%2, i)
-		if j%4 == 3 {
-			id, op, data = id-1, "PATCH", `{"done":1}`
-		}
-		fmt.Fprintf(&b, `{"op_id":%d,"op":"%s","type":"%s","id":"b%d","tx_id":%d,"data":%s}`,
-			i*f.batch+j, op, f.table, id, i, data)
-	}
-	b.WriteString(`]}`)
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, &b)
-	if err != nil {
-		return benchSample{err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+f.token)
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return benchSample{err: err}
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return benchSample{status: resp.StatusCode, ops: f.batch, took: time.Since(start)}
-}
-
-func (r *benchResult) record(s benchSample) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s.err != nil {
-		r.errors++ // includes requests cut off when --duration ends
-		return
-	}
-	r.statuses[s.status]++
-	r.latencies = append(r.latencies, s.took)
-	if s.status == http.StatusOK {
-		r.ok++
-		r.ops += s.ops
-	}
-}
-
-func (r *benchResult) print(w io.Writer, f benchFlags, elapsed time.Duration) {
-	slices.Sort(r.latencies)
-	pct := func(p float64) time.Duration {
-		if len(r.latencies) == 0 {
-			return 0
-		}
-		return r.latencies[int(p*float64(len(r.latencies)-1))]
-	}
-	fmt.Fprintf(w, "requests   %d ok of %d sent (%d ops each, concurrency %d), %d transport errors\n",
-		r.ok, len(r.latencies), f.batch, f.concurrency, r.errors)
-	fmt.Fprintf(w, "statuses   %v\n", r.statuses)
-	fmt.Fprintf(w, "throughput %.0f ops/s, %.1f requests/s over %s\n",
-		float64(r.ops)/elapsed.Seconds(), float64(r.ok)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
-		pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond),
-		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
+// isTerminal reports whether f is a terminal, where a progress bar can be
+// redrawn in place.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
