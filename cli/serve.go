@@ -10,7 +10,7 @@ import (
 )
 
 func newServeCommand() *cobra.Command {
-	var logFormat string
+	var logFormat, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server",
@@ -30,9 +30,17 @@ func newServeCommand() *cobra.Command {
 			if logFormat != "" {
 				cfg.Log.Format = logFormat
 			}
-			return app.Run(cmd.Context(), cfg, app.NewLogger(cfg.Log, os.Stderr))
+			logger := app.NewLogger(cfg.Log, os.Stderr)
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr, logger); err != nil {
+					return err
+				}
+			}
+			return app.Run(cmd.Context(), cfg, logger)
 		},
 	}
 	cmd.Flags().StringVar(&logFormat, "log-format", "", "log format, json or text (default log.format)")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "",
+		"serve Go's profiles (net/http/pprof) on this loopback host:port, for benchmarks; off by default")
 	return cmd
 }
