@@ -11,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"golang.org/x/sync/semaphore"
 )
 
 // Result is what applying a batch did. Every op of the batch is either
@@ -47,6 +48,9 @@ type Applier struct {
 	maxRun   int       // most ops in one bulk write; 0 for no limit
 	docLocks *docLocks // on FerretDB, which updates a document in two steps
 	log      *slog.Logger
+
+	// slots bounds the statements in flight to FerretDB; nil elsewhere.
+	slots *semaphore.Weighted
 }
 
 // New returns an Applier for db. It asks the server what it supports: with
@@ -73,6 +77,7 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	a.caps, a.ferretDB = caps, caps.FerretDB
 	if a.ferretDB {
 		a.maxRun, a.docLocks = ferretDBMaxRun, newDocLocks()
+		a.slots = semaphore.NewWeighted(ferretDBSlots)
 	}
 	if err := a.ensureDeadLetterIndex(ctx); err != nil {
 		return nil, err
@@ -80,12 +85,20 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	return a, nil
 }
 
-// ferretDBMaxRun is the most ops psmongo sends to FerretDB in one bulk
-// write. FerretDB 1.24 on SQLite hangs, holding its connections, on an
-// update command that matches more than 100 documents, and it reports a
-// failed statement's index as 0 wherever it stood, which would misstate
-// what was applied; one op per command avoids both.
-const ferretDBMaxRun = 1
+// FerretDB 1.24 on SQLite keeps the read of every update statement that
+// matched a document open until its command ends, each on one of the 100
+// connections of the database's pool, and needs one more for each write:
+// an update command that matches about 100 documents hangs, holding the
+// pool, and so do commands that together match as many. So psmongo sends
+// at most ferretDBMaxRun ops in one command, and at most ferretDBSlots
+// statements, counting one more per command for its write, are in flight
+// at once. Commands of one op each would cost a round trip per op, which
+// took three times psmongo's CPU time per op for PUT batches of 100.
+// https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/handler/msg_update.go
+const (
+	ferretDBMaxRun = 50
+	ferretDBSlots  = 90
+)
 
 // UsesTransactions reports whether units are written in transactions.
 func (a *Applier) UsesTransactions() bool { return a.useTx }

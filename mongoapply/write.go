@@ -91,8 +91,55 @@ func (a *Applier) writeRuns(ctx context.Context, writes []write) (outcome, error
 }
 
 // writeRun writes ops on one collection; offset is the index of the run's
-// first op in its unit.
+// first op in its unit. On FerretDB it keeps to the bounds described at
+// ferretDBMaxRun and holds the documents' locks (see docLocks).
 func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int, error) {
+	if a.slots == nil {
+		return a.bulkWrite(ctx, run, offset)
+	}
+
+	n := int64(len(run) + 1)
+	if err := a.slots.Acquire(ctx, n); err != nil {
+		return nil, classify(fmt.Errorf("waiting for the store: %w", err))
+	}
+	defer a.slots.Release(n)
+	// The documents stay locked through both tries below, so that the
+	// second cannot write over what another request wrote in between.
+	defer a.docLocks.lockRun(run)()
+
+	unmatched, err := a.bulkWrite(ctx, run, offset)
+	if err == nil || len(run) == 1 {
+		return unmatched, err
+	}
+	// FerretDB reports a failed update as the command's first statement,
+	// wherever it stood, so the run goes again op by op to learn which op
+	// failed and how many were applied; every op is idempotent.
+	return a.writeEach(ctx, run, offset)
+}
+
+// writeEach writes a run one op per bulk write, in order.
+// TODO(#6): a PATCH that found its document on the first try of the run
+// and not on this one (a DELETE later in the run removed it) is listed as
+// unmatched; it needs both tries' results, and only refused runs on
+// FerretDB go twice.
+func (a *Applier) writeEach(ctx context.Context, run []write, offset int) ([]int, error) {
+	var unmatched []int
+	for i := range run {
+		u, err := a.bulkWrite(ctx, run[i:i+1], offset+i)
+		unmatched = append(unmatched, u...)
+		var refused *writeRefused
+		if errors.As(err, &refused) {
+			refused.applied += i
+		}
+		if err != nil {
+			return unmatched, err
+		}
+	}
+	return unmatched, nil
+}
+
+// bulkWrite writes a run as one ordered bulk write.
+func (a *Applier) bulkWrite(ctx context.Context, run []write, offset int) ([]int, error) {
 	models := make([]mongo.WriteModel, 0, len(run))
 	modelIndex := make([]int, 0, len(run)) // run index of each model
 	for i, w := range run {
@@ -105,9 +152,6 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 		return nil, nil
 	}
 
-	if a.docLocks != nil {
-		defer a.docLocks.lockRun(run)()
-	}
 	coll := a.db.Collection(run[0].collection)
 	ordered := options.BulkWrite().SetOrdered(true)
 	res, err := coll.BulkWrite(ctx, models, ordered)

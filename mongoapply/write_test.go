@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
@@ -84,5 +88,80 @@ func TestConcurrentResendsAreApplied(t *testing.T) {
 	}
 	if n := len(f.deadLetters()); n != 0 {
 		t.Errorf("dead letters = %d, want none", n)
+	}
+}
+
+// TestConcurrentUpdatesDoNotHang sends batches that update existing
+// documents from many requests at once: on FerretDB 1.24 their matched
+// statements together would take every connection of its pool.
+func TestConcurrentUpdatesDoNotHang(t *testing.T) {
+	f := newFixture(t, Config{})
+	batch := func(kind string, worker int) []Op {
+		var b strings.Builder
+		b.WriteString(`{"batch":[`)
+		for i := range 100 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"op":"%s","table":"c","id":"%d-%d","data":{"n":%d}}`, kind, worker, i, i)
+		}
+		b.WriteString(`]}`)
+		ops, err := ParseBatch([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ops
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for _, kind := range []string{"PUT", "PATCH", "PUT"} {
+		errs := make(chan error, 8)
+		for w := range 8 {
+			go func() {
+				res, err := f.a.Apply(ctx, "", batch(kind, w))
+				if err == nil && res.Applied != 100 {
+					err = fmt.Errorf("%+v", res)
+				}
+				errs <- err
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatalf("%s of 100 documents from 8 requests at once: %v", kind, err)
+			}
+		}
+	}
+}
+
+// TestRefusedRunNamesTheOp has the store refuse an op in the middle of a
+// run: the ops before it are applied and counted, and the refusal names
+// it, though FerretDB reports every failed update as the first statement.
+func TestRefusedRunNamesTheOp(t *testing.T) {
+	f := newFixture(t, Config{})
+	if f.a.UsesTransactions() {
+		t.Skip("with transactions nothing of the unit is written")
+	}
+	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
+		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.apply("alice", `{"batch":[
+		{"op":"PUT","table":"u","id":"1","data":{"email":"a@x"}},
+		{"op":"PUT","table":"u","id":"2","data":{"email":"b@x"}},
+		{"op":"PATCH","table":"u","id":"1","data":{"name":"A"}},
+		{"op":"PUT","table":"u","id":"3","data":{"email":"a@x"}},
+		{"op":"PUT","table":"u","id":"4","data":{"email":"c@x"}}]}`)
+
+	if res.Applied != 3 || len(res.Rejected) != 2 || res.Rejected[0].Index != 3 || res.Rejected[0].Code != CodeDuplicateKey {
+		t.Fatalf("result = %+v, want ops 0-2 applied, op 3 DUPLICATE_KEY, op 4 not applied", res)
+	}
+	if n, err := f.db.Collection("u").CountDocuments(t.Context(), bson.D{{Key: "name", Value: "A"}}); err != nil || n != 1 {
+		t.Errorf("%d documents with the PATCHed name (%v), want 1", n, err)
+	}
+	dl := f.deadLetters()
+	if len(dl) != 1 || dl[0]["applied"] != int32(3) || dl[0]["failed_index"] != int32(3) {
+		t.Errorf("dead letter = %v, want partial with 3 applied and failed_index 3", dl)
 	}
 }
