@@ -41,6 +41,15 @@ const maxValues = 1 << 20
 // ParseBatch reads a request body of the form {"batch": [op, ...]}.
 // An error wraps ErrInvalidRequest.
 func ParseBatch(body []byte) ([]Op, error) {
+	if ops, ok := decodeBatch(body); ok {
+		return ops, nil
+	}
+	return parseBatchJSON(body)
+}
+
+// parseBatchJSON is ParseBatch by way of encoding/json: the reference for
+// decodeBatch, and the route that says what is wrong with a body.
+func parseBatchJSON(body []byte) ([]Op, error) {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, invalidf("body is not a JSON object: %v", jsonProblem(err))
