@@ -252,6 +252,18 @@ func idValue(v any) (string, error) {
 	return "", fmt.Errorf("\"id\" is not a string or number")
 }
 
+// decodeText is decodeJSON for text: the jsonReader decodes it, and
+// decodeJSON says what is wrong where the reader gives up.
+func decodeText(s string) (any, error) {
+	r := &jsonReader{s: s, stop: len(s)}
+	if v, ok := r.value(0); ok {
+		if r.ws(); r.i == len(s) {
+			return v, nil
+		}
+	}
+	return decodeJSON([]byte(s))
+}
+
 // decodeJSON decodes one JSON value, keeping numbers exact as json.Number.
 func decodeJSON(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
