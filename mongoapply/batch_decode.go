@@ -53,7 +53,9 @@ func (r *jsonReader) ops(raw []byte, ops *[]Op) bool {
 	if !r.next('[') {
 		return false
 	}
-	*ops = make([]Op, 0, 16)
+	// room for ops of 256 bytes, smaller than most, so that the slice is
+	// not copied as it grows
+	*ops = make([]Op, 0, min(len(r.s)/256+1, 1024))
 	if r.next(']') {
 		return true
 	}

@@ -3,7 +3,6 @@ package mongoapply
 import (
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -170,20 +169,22 @@ func (e *keyError) Error() string { return e.msg }
 // checkKey refuses a key MongoDB would read as an operator or a path, at
 // any depth of a document. An error is a *keyError.
 func checkKey(name string) error {
-	q := quoteShort(name)
+	problem := ""
 	switch {
 	case name == "":
 		return &keyError{"empty field name"}
 	case !utf8.ValidString(name):
-		return &keyError{fmt.Sprintf("field name %s is not valid UTF-8", q)}
+		problem = "is not valid UTF-8"
 	case strings.HasPrefix(name, "$"):
-		return &keyError{fmt.Sprintf("field name %s starts with $", q)}
+		problem = "starts with $"
 	case strings.Contains(name, "."):
-		return &keyError{fmt.Sprintf("field name %s contains a dot", q)}
+		problem = "contains a dot"
 	case strings.ContainsRune(name, 0):
-		return &keyError{fmt.Sprintf("field name %s contains a NUL byte", q)}
+		problem = "contains a NUL byte"
+	default:
+		return nil
 	}
-	return nil
+	return &keyError{fmt.Sprintf("field name %s %s", quoteShort(name), problem)}
 }
 
 // CheckCollectionName returns an error naming the rule that name breaks, if
@@ -219,5 +220,10 @@ func CheckCollectionName(name, deadLetter string) error {
 
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
+	keys := make([]string, 0, len(m)) // one allocation, where slices.Sorted grows
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

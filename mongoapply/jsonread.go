@@ -106,10 +106,10 @@ func (r *jsonReader) array(depth int) ([]any, bool) {
 	if depth > maxReadDepth || !r.next('[') {
 		return nil, false
 	}
-	a := make([]any, 0)
 	if r.next(']') {
-		return a, true
+		return make([]any, 0), true
 	}
+	a := make([]any, 0, 4)
 	for {
 		v, ok := r.value(depth)
 		if !ok || r.i > r.stop {

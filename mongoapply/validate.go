@@ -170,28 +170,57 @@ func (a *Applier) restoreData(op *Op, rules Collection) (map[string]any, *refusa
 	}
 
 	data := make(map[string]any, len(op.Data))
+	for k, v := range op.Data {
+		if k == "id" || k == "_id" {
+			continue
+		}
+		restored, r := a.restoreField(k, v, rules)
+		if r != nil {
+			return nil, a.firstRefusal(op, rules)
+		}
+		data[k] = restored
+	}
+	return data, nil
+}
+
+// firstRefusal returns the refusal of the op's first field, in key order,
+// that cannot be restored: the one a refused op is reported by, whatever
+// the order of its map.
+func (a *Applier) firstRefusal(op *Op, rules Collection) *refusal {
 	for _, k := range sortedKeys(op.Data) {
 		if k == "id" || k == "_id" {
 			continue
 		}
-		if err := checkKey(k); err != nil {
-			return nil, &refusal{code: CodeInvalidField, message: err.Error()}
+		if _, r := a.restoreField(k, op.Data[k], rules); r != nil {
+			return r
 		}
-		v, err := restore(k, op.Data[k], rules.Fields[k])
-		var bad *keyError
-		switch {
-		case errors.As(err, &bad):
-			return nil, &refusal{code: CodeInvalidField, message: err.Error()}
-		case err != nil:
-			return nil, &refusal{code: CodeTypeMismatch, message: err.Error()}
-		}
-		if a.ferretDB && hasDecimal(v) {
-			msg := fmt.Sprintf("field %q: this deployment (FerretDB) cannot hold decimal values", k)
-			return nil, &refusal{code: CodeUnsupportedType, message: msg}
-		}
-		data[k] = v
 	}
-	return data, nil
+	return nil
+}
+
+// restoreField checks a field's name and restores its value.
+func (a *Applier) restoreField(k string, v any, rules Collection) (any, *refusal) {
+	if err := checkKey(k); err != nil {
+		return nil, &refusal{code: CodeInvalidField, message: err.Error()}
+	}
+	restored, err := restore(k, v, rules.Fields[k])
+	if err != nil {
+		return nil, restoreRefusal(err)
+	}
+	if a.ferretDB && hasDecimal(restored) {
+		msg := fmt.Sprintf("field %q: this deployment (FerretDB) cannot hold decimal values", k)
+		return nil, &refusal{code: CodeUnsupportedType, message: msg}
+	}
+	return restored, nil
+}
+
+// restoreRefusal refuses a value that restore could not restore.
+func restoreRefusal(err error) *refusal {
+	var bad *keyError
+	if errors.As(err, &bad) {
+		return &refusal{code: CodeInvalidField, message: err.Error()}
+	}
+	return &refusal{code: CodeTypeMismatch, message: err.Error()}
 }
 
 // runHook calls the collection's hook, if any. A hook that panics or fails
@@ -278,19 +307,25 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 			data[rules.OwnerField] = userID
 		}
 	}
-
-	fields := make(bson.D, 0, len(data)+1)
-	for _, k := range sortedKeys(data) {
-		fields = append(fields, bson.E{Key: k, Value: data[k]})
+	if kind == hooks.Delete {
+		return mongo.NewDeleteOneModel().SetFilter(filter)
 	}
 
+	// doc is the replacement {_id, ...data}; the fields after its _id are
+	// what a PATCH or a merging PUT sets.
+	doc := make(bson.D, 1, len(data)+1)
+	doc[0] = bson.E{Key: "_id", Value: id}
+	for _, k := range sortedKeys(data) {
+		doc = append(doc, bson.E{Key: k, Value: data[k]})
+	}
+	fields := doc[1:]
+
 	switch {
-	case kind == hooks.Delete:
-		return mongo.NewDeleteOneModel().SetFilter(filter)
 	case kind == hooks.Patch && len(fields) == 0:
 		return nil // PowerSync sends empty PATCHes for no-op updates
 	case kind == hooks.Patch:
-		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(bson.D{{Key: "$set", Value: fields}})
+		update := bson.D{{Key: "$set", Value: fields}}
+		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
 	case rules.Put == PutMerge && len(fields) > 0:
 		update := bson.D{{Key: "$set", Value: fields}}
 		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true)
@@ -298,7 +333,6 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 		update := bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "_id", Value: id}}}}
 		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true)
 	}
-	doc := append(bson.D{{Key: "_id", Value: id}}, fields...)
 	return mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(doc).SetUpsert(true)
 }
 
@@ -324,6 +358,9 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 		}
 	}
 
+	if len(foreign) == 0 {
+		return nil, nil
+	}
 	for i, w := range writes {
 		if foreign[w.collection+"\x00"+fmt.Sprint(w.id)] {
 			msg := fmt.Sprintf("document %s in %q is not owned by this user", quoteShort(w.op.ID), w.collection)
