@@ -297,6 +297,7 @@ func checkOwnerData(rules Collection, userID string, op *Op, data map[string]any
 
 // buildModel returns the write of one op, or nil when it writes nothing.
 // ownerFilter adds the owner to the write's filter, on top of checkOwners.
+// Its documents go to the driver encoded (see rawDoc).
 func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data map[string]any, ownerFilter bool) mongo.WriteModel {
 	filter := bson.D{{Key: "_id", Value: id}}
 	if rules.OwnerField != "" {
@@ -308,7 +309,7 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 		}
 	}
 	if kind == hooks.Delete {
-		return mongo.NewDeleteOneModel().SetFilter(filter)
+		return mongo.NewDeleteOneModel().SetFilter(rawDoc(filter))
 	}
 
 	// doc is the replacement {_id, ...data}; the fields after its _id are
@@ -325,15 +326,15 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 		return nil // PowerSync sends empty PATCHes for no-op updates
 	case kind == hooks.Patch:
 		update := bson.D{{Key: "$set", Value: fields}}
-		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
+		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update))
 	case rules.Put == PutMerge && len(fields) > 0:
 		update := bson.D{{Key: "$set", Value: fields}}
-		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true)
+		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update)).SetUpsert(true)
 	case rules.Put == PutMerge:
 		update := bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "_id", Value: id}}}}
-		return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true)
+		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update)).SetUpsert(true)
 	}
-	return mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(doc).SetUpsert(true)
+	return mongo.NewReplaceOneModel().SetFilter(rawDoc(filter)).SetReplacement(rawDoc(doc)).SetUpsert(true)
 }
 
 // checkOwners refuses the first write to a document that another user
