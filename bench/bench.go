@@ -34,6 +34,11 @@ const (
 	ShapeSDK = "sdk"
 )
 
+// DefaultSample is how often the server's resident memory is read during
+// a run. Each reading costs the server about 1.5 ms of CPU time, which
+// counts in its CPU per op: every 5 s, about 0.3 µs per op at 1,000 ops/s.
+const DefaultSample = 5 * time.Second
+
 // Options say what a run does. Run checks them.
 type Options struct {
 	URL         string // the server's base URL
@@ -54,7 +59,7 @@ type Options struct {
 	Database string
 
 	AllowRemote bool          // allow URLs and URIs that are not loopback
-	Sample      time.Duration // how often the server's memory is read; 0 for every second
+	Sample      time.Duration // how often the server's memory is read; 0 for DefaultSample
 	Progress    io.Writer     // where a progress bar is drawn; nil for none
 }
 
@@ -102,7 +107,7 @@ func (o *Options) check() error {
 		return errors.New("the sampling interval is negative")
 	}
 	if o.Sample == 0 {
-		o.Sample = time.Second
+		o.Sample = DefaultSample
 	}
 
 	if err := checkLoopbackURL(o.URL); err != nil {

@@ -75,7 +75,8 @@ func newBenchCommand() *cobra.Command {
 	fl.StringVar(&opts.Collection, "collection", "bench_todos", "the collection to write")
 	fl.StringVar(&opts.Direct, "direct", "", "a MongoDB URI to write the same ops to directly, for comparison")
 	fl.StringVar(&opts.Database, "database", "", "the database of --direct (default the URI's, else powersync)")
-	fl.DurationVar(&opts.Sample, "sample-every", 0, "how often the server's resident memory is read (default 1s)")
+	fl.DurationVar(&opts.Sample, "sample-every", bench.DefaultSample,
+		"how often the server's resident memory is read; each reading costs the server CPU")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a --url or --direct host other than loopback")
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&noProgress, "no-progress", false, "draw no progress bar")
