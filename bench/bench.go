@@ -187,7 +187,8 @@ func renderBodies(wl workload, shape, collection string) [][][]byte {
 	return out
 }
 
-// runTokens requests opts.Ops tokens.
+// runTokens requests opts.Ops tokens, each for a user of its own, as many
+// clients starting at once would.
 func runTokens(ctx context.Context, client *http.Client, opts Options, r *Report) error {
 	perWorker := make([]int, opts.Concurrency)
 	for i := range opts.Ops {
@@ -195,9 +196,10 @@ func runTokens(ctx context.Context, client *http.Client, opts Options, r *Report
 	}
 	warmUp(ctx, client, opts.URL, opts.Concurrency)
 	r.Psmongo, r.Server, r.ServerNote = measure(ctx, client, opts, func() Phase {
-		return drive(ctx, perWorker, "tokens", opts.Ops, opts.Progress, func(ctx context.Context, _, _ int) result {
+		return drive(ctx, perWorker, "tokens", opts.Ops, opts.Progress, func(ctx context.Context, w, j int) result {
+			user := fmt.Sprintf("%s-%d-%d", opts.UserID, w, j)
 			start := time.Now()
-			_, err := fetchToken(ctx, client, opts.URL, opts.UserID)
+			_, err := fetchToken(ctx, client, opts.URL, user)
 			if err != nil {
 				return result{took: time.Since(start), err: err}
 			}
@@ -240,7 +242,7 @@ func drive(ctx context.Context, requests []int, label string, total int, bar io.
 	prog := startProgress(bar, label, total)
 	tallies := make([]tally, len(requests))
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for w, n := range requests {
 		wg.Go(func() {
 			for j := 0; j < n && ctx.Err() == nil; j++ {
@@ -251,9 +253,14 @@ func drive(ctx context.Context, requests []int, label string, total int, bar io.
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu
 	prog.finish()
-	return phase(tallies, elapsed)
+
+	p := phase(tallies, elapsed)
+	if n := p.Ops + p.Rejected; n > 0 && cpu > 0 {
+		p.ClientCPUMicrosPerOp = float64(cpu.Microseconds()) / float64(n)
+	}
+	return p
 }
 
 // warmUp opens a connection per worker before anything is timed.

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Report is what a run measured. Its JSON form is what psmongo bench
@@ -77,6 +78,9 @@ func (ew *errWriter) phase(label, unit, requests string, p Phase) {
 		p.Requests, requests, p.Failed, p.Seconds, p.OpsPerSec, unit, p.RequestsPerSec, requests)
 	ew.printf("latency   p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		p.Latency.P50, p.Latency.P95, p.Latency.P99, p.Latency.Max)
+	if p.ClientCPUMicrosPerOp > 0 {
+		ew.printf("client    %.1f µs CPU per %s in this process\n", p.ClientCPUMicrosPerOp, strings.TrimSuffix(unit, "s"))
+	}
 	if p.FirstError != "" {
 		ew.printf("error     first of %d: %s\n", p.Failed, p.FirstError)
 	}

@@ -15,7 +15,7 @@ var sampleReport = Report{
 	Psmongo: Phase{Ops: 1000, Requests: 10, Seconds: 2, OpsPerSec: 500, RequestsPerSec: 5,
 		Latency: Latency{P50: 1, P95: 2, P99: 3, Max: 4}},
 	Server: &Server{CPUSeconds: 0.01, CPUMicrosPerOp: 10, PeakRSSMiB: 30, RSSSamples: 4},
-	Direct: &Phase{Ops: 1000, Requests: 10, Seconds: 1, OpsPerSec: 1000, RequestsPerSec: 10},
+	Direct: &Phase{Ops: 1000, Requests: 10, Seconds: 1, OpsPerSec: 1000, RequestsPerSec: 10, ClientCPUMicrosPerOp: 7},
 	Ratio:  0.5,
 }
 
@@ -41,7 +41,7 @@ func TestReportJSON(t *testing.T) {
 		"server": map[string]any{"cpu_seconds": 0.01, "cpu_us_per_op": 10.0, "peak_rss_mib": 30.0, "rss_samples": 4.0},
 		"direct": map[string]any{
 			"ops": 1000.0, "rejected": 0.0, "requests": 10.0, "failed": 0.0, "seconds": 1.0,
-			"ops_per_sec": 1000.0, "requests_per_sec": 10.0,
+			"ops_per_sec": 1000.0, "requests_per_sec": 10.0, "client_cpu_us_per_op": 7.0,
 			"latency": map[string]any{"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0},
 		},
 		"ratio": 0.5,
@@ -61,7 +61,7 @@ func TestReportText(t *testing.T) {
 		"psmongo   1000 ops in 10 requests, 0 failed, 2.00 s: 500 ops/s, 5.0 requests/s",
 		"p50 1.00 ms, p95 2.00 ms, p99 3.00 ms, max 4.00 ms",
 		"10.0 µs CPU per op", "peak resident memory 30.0 MiB",
-		"ratio     0.50",
+		"ratio     0.50", "client    7.0 µs CPU per op in this process",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())

@@ -18,6 +18,11 @@ type Phase struct {
 	RequestsPerSec float64 `json:"requests_per_sec"`
 	Latency        Latency `json:"latency"`
 	FirstError     string  `json:"first_error,omitempty"`
+
+	// ClientCPUMicrosPerOp is the CPU time per op of this process, which
+	// sends the requests: for the direct writes, what the driver costs.
+	// It is 0 where it cannot be read.
+	ClientCPUMicrosPerOp float64 `json:"client_cpu_us_per_op,omitempty"`
 }
 
 // Latency sums up how long requests took, in milliseconds, failed ones
