@@ -64,7 +64,10 @@ type Options struct {
 }
 
 // Run drives the server as opts say and reports what it measured. A run in
-// which no request succeeded is an error.
+// which no request succeeded is an error. When a run fails after requests
+// were sent, as when ctx ends, Run returns what it measured with the error.
+// Options that cannot work return an error wrapping ErrRemote when a host
+// is not loopback.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -80,10 +83,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	} else {
 		err = runUploads(ctx, client, opts, r)
 	}
-	if err != nil {
+	switch {
+	case err != nil && r.Psmongo.Requests+r.Psmongo.Failed == 0:
 		return nil, err
-	}
-	if r.Psmongo.Requests == 0 {
+	case err != nil:
+		return r, err
+	case r.Psmongo.Requests == 0:
 		return r, fmt.Errorf("no request succeeded; the first error: %s", r.Psmongo.FirstError)
 	}
 	return r, nil

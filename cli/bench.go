@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -32,7 +34,7 @@ func newBenchCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if opts.Mix, err = bench.ParseMix(mix); err != nil {
-				return fmt.Errorf("--mix: %w", err)
+				return err // it names the mix
 			}
 			if opts.URL == "" {
 				cfg, err := app.LoadConfig(configFile(cmd))
@@ -46,14 +48,11 @@ func newBenchCommand() *cobra.Command {
 			}
 
 			report, err := bench.Run(cmd.Context(), opts)
-			if report != nil && asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if werr := enc.Encode(report); werr != nil {
-					return werr
-				}
-			} else if report != nil {
-				if werr := report.WriteText(cmd.OutOrStdout()); werr != nil {
+			if errors.Is(err, bench.ErrRemote) {
+				err = fmt.Errorf("%w; bench is meant for servers on this machine (--allow-remote to drive another)", err)
+			}
+			if report != nil {
+				if werr := printReport(cmd.OutOrStdout(), report, asJSON); werr != nil {
 					return werr
 				}
 			}
@@ -81,6 +80,16 @@ func newBenchCommand() *cobra.Command {
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&noProgress, "no-progress", false, "draw no progress bar")
 	return cmd
+}
+
+// printReport writes the report for people, or as JSON.
+func printReport(w io.Writer, report *bench.Report, asJSON bool) error {
+	if !asJSON {
+		return report.WriteText(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
 }
 
 // isTerminal reports whether f is a terminal, where a progress bar can be
