@@ -16,7 +16,7 @@ import (
 // reflection, at several times the cost. A value of a type appendValue
 // does not know, such as one a hook set, leaves d for the driver.
 func rawDoc(d bson.D) any {
-	b, ok := appendDoc(make([]byte, 0, 256), d)
+	b, ok := appendDoc(make([]byte, 0, 32+48*len(d)), d) // room for short values
 	if !ok {
 		return d
 	}
