@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -118,7 +119,7 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 }
 
 // writeEach writes a run one op per bulk write, in order.
-// TODO(#6): a PATCH that found its document on the first try of the run
+// TODO(mongoapply): a PATCH that found its document on the first try of the run
 // and not on this one (a DELETE later in the run removed it) is listed as
 // unmatched; it needs both tries' results, and only refused runs on
 // FerretDB go twice.
@@ -193,6 +194,10 @@ func upsertRace(err error, run []write, modelIndex []int) (int, bool) {
 	return at, run[modelIndex[at]].op.Kind == hooks.Put
 }
 
+// sqliteUniqueFailed is in the message of FerretDB's InternalError for a
+// write that breaks a unique index.
+const sqliteUniqueFailed = "UNIQUE constraint failed"
+
 // runError turns a bulk write error into a *writeRefused when MongoDB
 // refused a document, and classifies anything else.
 func runError(err error, modelIndex []int, offset int) error {
@@ -202,6 +207,15 @@ func runError(err error, modelIndex []int, offset int) error {
 	if errors.As(err, &ce) && ce.Code == 73 { // InvalidNamespace
 		msg := "MongoDB refused the collection name: " + errorMessage(ce)
 		return &writeRefused{refusal: refusal{index: offset + modelIndex[0], code: CodeInvalidCollection, message: msg}}
+	}
+
+	// FerretDB on SQLite answers an update that breaks a unique index with
+	// an InternalError carrying SQLite's message, not code 11000; it would
+	// otherwise be a 500 that the client retries for ever. Its runs fail
+	// alone (see writeRun), so the run's first op is the one refused.
+	if errors.As(err, &ce) && ce.Name == "InternalError" && strings.Contains(ce.Message, sqliteUniqueFailed) {
+		msg := "MongoDB refused the write (code 11000): a unique index already holds the value"
+		return &writeRefused{refusal: refusal{index: offset + modelIndex[0], code: CodeDuplicateKey, message: msg}}
 	}
 
 	var bwe mongo.BulkWriteException

@@ -165,3 +165,29 @@ func TestRefusedRunNamesTheOp(t *testing.T) {
 		t.Errorf("dead letter = %v, want partial with 3 applied and failed_index 3", dl)
 	}
 }
+
+// TestPatchBreakingUniqueIndexIsRejected has a PATCH set a value that a
+// unique index already holds: a DUPLICATE_KEY rejection, kept as a dead
+// letter, where FerretDB answers an InternalError rather than code 11000.
+func TestPatchBreakingUniqueIndexIsRejected(t *testing.T) {
+	f := newFixture(t, Config{})
+	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
+		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.apply("alice", `{"batch":[
+		{"op":"PUT","table":"u","id":"1","tx_id":1,"data":{"email":"a@x"}},
+		{"op":"PUT","table":"u","id":"2","tx_id":2,"data":{"email":"b@x"}},
+		{"op":"PATCH","table":"u","id":"2","tx_id":3,"data":{"email":"a@x"}}]}`)
+
+	if res.Applied != 2 || len(res.Rejected) != 1 || res.Rejected[0].Index != 2 || res.Rejected[0].Code != CodeDuplicateKey {
+		t.Fatalf("result = %+v, want ops 0-1 applied and op 2 DUPLICATE_KEY", res)
+	}
+	if d := f.doc("u", "2"); d["email"] != "b@x" {
+		t.Errorf("document 2 = %v, want its email unchanged", d)
+	}
+	if n := len(f.deadLetters()); n != 1 {
+		t.Errorf("dead letters = %d, want 1", n)
+	}
+}
