@@ -51,7 +51,7 @@ type metrics struct {
 	mongoErrors   *prometheus.CounterVec
 
 	collections map[string]string // the configured ones, each to itself
-	routes      map[string]bool   // set once the routes are
+	routes      map[string]string // path to label, set once the routes are
 	codes       codeLabels
 }
 
@@ -106,9 +106,9 @@ func newMetrics(collections []string) *metrics {
 
 // setRoutes fixes the routes that label requests; others are unmatched.
 func (m *metrics) setRoutes(routes []fiber.Route) {
-	m.routes = make(map[string]bool, len(routes))
+	m.routes = make(map[string]string, len(routes))
 	for _, r := range routes {
-		m.routes[r.Path] = true
+		m.routes[r.Path] = r.Path
 	}
 }
 
@@ -116,7 +116,18 @@ func (m *metrics) setRoutes(routes []fiber.Route) {
 func (m *metrics) route(c *fiber.Ctx) string {
 	// A request that matched no route carries the last middleware's route,
 	// or its own path when fasthttp refused it before routing.
-	if p := c.Route().Path; m.routes[p] {
+	if p, ok := m.routes[c.Route().Path]; ok {
+		return p
+	}
+	return unmatchedRoute
+}
+
+// routeOfPath returns the route label of a request that fasthttp refused
+// before routing, such as a body over the limit: the route its path names
+// exactly, if any. The label is the route's own string, never the
+// request's memory, which Fiber reuses.
+func (m *metrics) routeOfPath(path string) string {
+	if p, ok := m.routes[path]; ok {
 		return p
 	}
 	return unmatchedRoute

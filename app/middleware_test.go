@@ -93,8 +93,8 @@ func TestAccessLog(t *testing.T) {
 		{
 			name: "body over the limit", method: "POST", path: "/upload", header: auth,
 			body: `{"batch":[],"pad":"` + strings.Repeat("field-value-q4", 100) + `"}`,
-			want: map[string]any{"level": "WARN", "msg": "request", "method": "POST", "route": "unmatched",
-				"path": "/upload", "status": 413.0, "duration_ms": 0.0, "error_code": "BODY_TOO_LARGE",
+			want: map[string]any{"level": "WARN", "msg": "request", "method": "POST", "route": "/upload",
+				"status": 413.0, "duration_ms": 0.0, "error_code": "BODY_TOO_LARGE",
 				"error_message": "request body is larger than server.body_limit (1024 bytes)"},
 		},
 	}
