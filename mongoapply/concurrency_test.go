@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo/integration/mtest"
 )
 
@@ -62,7 +63,7 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock := l.lockRun([]write{{collection: "todos", id: fmt.Sprint("doc", i%3)}})
+			unlock := l.lockUnit([]write{{collection: "todos", id: fmt.Sprint("doc", i%3)}})
 			defer unlock()
 			n := counts[i%3] // a read and a write, like FerretDB's update
 			counts[i%3] = n + 1
@@ -74,11 +75,36 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 			defer wg.Done()
 			run := []write{{collection: "todos", id: fmt.Sprint("doc", i%3)},
 				{collection: "todos", id: fmt.Sprint("doc", (i+1)%3)}, {collection: "lists", id: "doc0"}}
-			l.lockRun(run)()
+			l.lockUnit(run)()
 		}()
 	}
 	wg.Wait()
 	if counts[0]+counts[1]+counts[2] != 200 {
 		t.Errorf("counts = %v, want 200 in all: a write was lost", counts)
+	}
+	if n := len(l.locks); n != 0 {
+		t.Errorf("%d locks kept after every unit ended, want 0", n)
+	}
+}
+
+// TestDocKeysKeepIDTypesApart checks that ids of different types that print
+// alike get locks of their own, and that the same id gets the same lock.
+func TestDocKeysKeepIDTypesApart(t *testing.T) {
+	oid := primitive.NewObjectID()
+	keys := []string{
+		docKey("t", "1"), docKey("t", int32(1)), docKey("u", "1"),
+		docKey("t", oid), docKey("t", oid.Hex()),
+		docKey("t", primitive.Binary{Subtype: 4, Data: []byte("0123456789abcdef")}),
+		docKey("t", primitive.Binary{Subtype: 0, Data: []byte("0123456789abcdef")}),
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			t.Errorf("key %q is given to two ids", k)
+		}
+		seen[k] = true
+	}
+	if docKey("t", oid) != docKey("t", oid) {
+		t.Error("one ObjectId got two keys")
 	}
 }

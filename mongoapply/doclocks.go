@@ -2,57 +2,95 @@ package mongoapply
 
 import (
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"sync"
+
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
-// docLocks serialize this process's writes to one document. FerretDB 1.24
-// on SQLite applies an update as a read and then a write of the whole
-// document, not in one transaction, so two writes to one document at once
-// can lose one: a PATCH can put back a document that a DELETE and a PUT
-// replaced meanwhile. MongoDB applies each write to a document atomically
-// and needs none of this.
+// docLocks serialize this process's units that write the same documents.
+// FerretDB 1.24 on SQLite has no transactions, and it applies an update as
+// a read and then a write of the whole document, so two writes to one
+// document at once can lose one: a PATCH can put back a document that a
+// DELETE and a PUT replaced meanwhile.
 // https://github.com/FerretDB/FerretDB/issues/3040
 //
-// The locks are striped: documents that share a stripe wait for each other
-// too, which costs the development store little. They cover the writers of
-// this process only: several servers sharing one store, as psmongo devstore
-// allows, can still lose writes to a document they write at once.
+// A unit holds the locks of all its documents while it is written, so
+// units that share a document are written one after the other, as they
+// would be in transactions, and units on different documents do not wait
+// for each other. MongoDB applies each write to a document atomically and
+// isolates units with transactions; it needs none of this.
+//
+// The locks cover the writers of this process only: several servers
+// sharing one store, as psmongo devstore allows, can still interleave
+// units and lose writes to a document they write at once.
 type docLocks struct {
-	seed    maphash.Seed
-	stripes [64]sync.Mutex
+	mu    sync.Mutex
+	locks map[string]*docLock
+}
+
+// docLock is the lock of one document, kept while anyone holds or waits
+// for it.
+type docLock struct {
+	sync.Mutex
+	refs int
 }
 
 func newDocLocks() *docLocks {
-	return &docLocks{seed: maphash.MakeSeed()}
+	return &docLocks{locks: make(map[string]*docLock)}
 }
 
-// lockRun locks the documents of a run, in the order of their stripes so
-// that two runs never wait for each other, and returns the unlock.
-func (l *docLocks) lockRun(run []write) func() {
-	stripes := make([]int, 0, len(run))
-	for _, w := range run {
-		stripes = append(stripes, l.stripe(w.collection, w.id))
+// lockUnit locks the documents that writes touch, in the order of their
+// keys so that two units never wait for each other, and returns the unlock.
+func (l *docLocks) lockUnit(writes []write) func() {
+	keys := make([]string, 0, len(writes))
+	for _, w := range writes {
+		keys = append(keys, docKey(w.collection, w.id))
 	}
-	slices.Sort(stripes)
-	stripes = slices.Compact(stripes)
-	for _, i := range stripes {
-		l.stripes[i].Lock()
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+
+	held := make([]*docLock, len(keys))
+	l.mu.Lock()
+	for i, k := range keys {
+		d := l.locks[k]
+		if d == nil {
+			d = &docLock{}
+			l.locks[k] = d
+		}
+		d.refs++
+		held[i] = d
+	}
+	l.mu.Unlock()
+
+	for _, d := range held {
+		d.Lock()
 	}
 	return func() {
-		for _, i := range stripes {
-			l.stripes[i].Unlock()
+		for _, d := range held {
+			d.Unlock()
 		}
+		l.mu.Lock()
+		for i, k := range keys {
+			if held[i].refs--; held[i].refs == 0 {
+				delete(l.locks, k)
+			}
+		}
+		l.mu.Unlock()
 	}
 }
 
-// stripe returns the stripe of the document id of collection.
-func (l *docLocks) stripe(collection string, id any) int {
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(collection)
-	h.WriteByte(0)
-	fmt.Fprint(&h, id)
-	return int(h.Sum64() % uint64(len(l.stripes)))
+// docKey names the document id of collection, the id's type included, so
+// that the string "1" and a binary id never share a lock by accident.
+func docKey(collection string, id any) string {
+	switch v := id.(type) {
+	case string:
+		return collection + "\x00s" + v
+	case primitive.ObjectID:
+		return collection + "\x00o" + string(v[:])
+	case primitive.Binary:
+		return fmt.Sprintf("%s\x00b%d:%s", collection, v.Subtype, v.Data)
+	default:
+		return fmt.Sprintf("%s\x00%T:%v", collection, v, v)
+	}
 }

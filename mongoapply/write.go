@@ -33,10 +33,15 @@ func (e *writeRefused) Error() string { return e.code + ": " + e.message }
 // in a transaction nothing of the unit was then written.
 func (a *Applier) writeUnit(ctx context.Context, writes []write) (outcome, error) {
 	if !a.useTx {
-		// Without a transaction a unit is not isolated: the writes of
-		// other requests to its documents can fall between its ops, each
-		// of which is atomic on its document alone. That matters when two
-		// clients write the same documents at once (RELIABILITY.md).
+		// Without a transaction a unit is not isolated on MongoDB: the
+		// writes of other requests to its documents can fall between its
+		// ops, each of which is atomic on its document alone. That matters
+		// when two clients write the same documents at once
+		// (RELIABILITY.md). On the embedded store, which one process owns,
+		// the documents' locks isolate the unit (see docLocks).
+		if a.docLocks != nil {
+			defer a.docLocks.lockUnit(writes)()
+		}
 		return a.writeRuns(ctx, writes)
 	}
 
@@ -93,7 +98,7 @@ func (a *Applier) writeRuns(ctx context.Context, writes []write) (outcome, error
 
 // writeRun writes ops on one collection; offset is the index of the run's
 // first op in its unit. On FerretDB it keeps to the bounds described at
-// ferretDBMaxRun and holds the documents' locks (see docLocks).
+// ferretDBMaxRun.
 func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int, error) {
 	if a.slots == nil {
 		return a.bulkWrite(ctx, run, offset)
@@ -104,9 +109,9 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 		return nil, classify(fmt.Errorf("waiting for the store: %w", err))
 	}
 	defer a.slots.Release(n)
-	// The documents stay locked through both tries below, so that the
-	// second cannot write over what another request wrote in between.
-	defer a.docLocks.lockRun(run)()
+	// The unit holds its documents' locks (see writeUnit) through both
+	// tries below, so that the second cannot write over what another
+	// request wrote in between.
 
 	unmatched, err := a.bulkWrite(ctx, run, offset)
 	if err == nil || len(run) == 1 {
