@@ -1,17 +1,15 @@
 package handlers_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/app/apptest"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
 )
@@ -63,44 +61,13 @@ func newServer(t *testing.T, uri, configYAML string) *testServer {
 
 func serve(t *testing.T, s *app.Server) *testServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ServeListener(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		s.Close(context.Background())
-	})
-	return &testServer{Server: s, URL: "http://" + ln.Addr().String()}
+	return &testServer{Server: s, URL: apptest.Serve(t, s)}
 }
 
 // do sends a request to the real listener and returns status and body.
 func (s *testServer) do(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return apptest.Do(t, s.URL, method, path, body, header)
 }
 
 // setDefaultEnv sets an environment variable for the test unless the test
