@@ -172,7 +172,8 @@ func splitUnits(ops []Op) []unit {
 
 // applyUnit validates and writes one unit; offset is its index in the batch.
 func (a *Applier) applyUnit(ctx context.Context, userID string, ops []Op, offset int, res *Result) error {
-	writes, r, err := a.validate(ctx, userID, ops)
+	writes, unlock, r, err := a.validate(ctx, userID, ops)
+	defer unlock()
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,9 @@ func BenchmarkPlan(b *testing.B) {
 	a := benchApplier(b)
 	defer perOp(b, len(ops))()
 	for b.Loop() {
-		if _, r, err := a.validate(b.Context(), "u", ops); err != nil || r != nil {
+		_, unlock, r, err := a.validate(b.Context(), "u", ops)
+		unlock()
+		if err != nil || r != nil {
 			b.Fatal(err, r)
 		}
 	}
@@ -151,7 +153,9 @@ func BenchmarkDecodeRestorePlan(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, r, err := a.validate(b.Context(), "u", ops); err != nil || r != nil {
+				_, unlock, r, err := a.validate(b.Context(), "u", ops)
+				unlock()
+				if err != nil || r != nil {
 					b.Fatal(err, r)
 				}
 			}

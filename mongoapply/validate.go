@@ -52,20 +52,28 @@ type write struct {
 
 // validate checks every op of a unit and plans its writes. It returns a
 // refusal for the first op that may not be written, or an error when
-// MongoDB could not be asked what ownership needs.
-func (a *Applier) validate(ctx context.Context, userID string, ops []Op) ([]write, *refusal, error) {
-	writes := make([]write, len(ops))
+// MongoDB could not be asked what ownership needs. The caller must call
+// unlock, never nil, once the unit is written or refused: on the embedded
+// store validate returns with the unit's documents locked (see docLocks),
+// so that no other unit writes them between the owner check and the
+// unit's writes.
+func (a *Applier) validate(ctx context.Context, userID string, ops []Op) (writes []write, unlock func(), r *refusal, err error) {
+	writes = make([]write, len(ops))
 	for i := range ops {
 		w, r := a.plan(ctx, userID, &ops[i])
 		if r != nil {
 			r.index = i
-			return nil, r, nil
+			return nil, func() {}, r, nil
 		}
 		writes[i] = w
 	}
 
-	r, err := a.checkOwners(ctx, userID, writes)
-	return writes, r, err
+	unlock = func() {}
+	if a.docLocks != nil {
+		unlock = a.docLocks.lockUnit(writes)
+	}
+	r, err = a.checkOwners(ctx, userID, writes)
+	return writes, unlock, r, err
 }
 
 // plan validates one op and builds its write model.
@@ -405,8 +413,9 @@ func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any
 // foreignIDsByOne is foreignIDs for FerretDB, which runs a filter on the
 // database only when it is exactly {_id: value} and otherwise reads the
 // whole collection: it looks the documents up one by one. Writes there are
-// then filtered by _id alone, so between this check and the write another
-// user could take a document; that race is left to the development store.
+// then filtered by _id alone; the unit holds its documents' locks from
+// before this check until it is written (see validate), so no other unit
+// of this process can take a document in between.
 // https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/collection.go
 func (a *Applier) foreignIDsByOne(ctx context.Context, name, owner, userID string, ids []any) ([]string, error) {
 	var out []string

@@ -38,10 +38,7 @@ func (a *Applier) writeUnit(ctx context.Context, writes []write) (outcome, error
 		// ops, each of which is atomic on its document alone. That matters
 		// when two clients write the same documents at once
 		// (RELIABILITY.md). On the embedded store, which one process owns,
-		// the documents' locks isolate the unit (see docLocks).
-		if a.docLocks != nil {
-			defer a.docLocks.lockUnit(writes)()
-		}
+		// the documents' locks, taken in validate, isolate the unit.
 		return a.writeRuns(ctx, writes)
 	}
 
@@ -109,7 +106,7 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 		return nil, classify(fmt.Errorf("waiting for the store: %w", err))
 	}
 	defer a.slots.Release(n)
-	// The unit holds its documents' locks (see writeUnit) through both
+	// The unit holds its documents' locks (see validate) through both
 	// tries below, so that the second cannot write over what another
 	// request wrote in between.
 
