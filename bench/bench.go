@@ -135,7 +135,13 @@ func newHTTPClient(workers int) *http.Client {
 	t.Proxy = nil
 	t.MaxIdleConnsPerHost = workers + 1
 	t.DisableCompression = true
-	return &http.Client{Transport: t, Timeout: time.Minute}
+	return &http.Client{Transport: t, Timeout: time.Minute, CheckRedirect: refuseRedirect}
+}
+
+// refuseRedirect keeps bench on the server it was pointed at: psmongo
+// never redirects, and a redirect could lead past the loopback check.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("the server redirected to %s; psmongo does not redirect", req.URL.Redacted())
 }
 
 // runUploads sends the generated batches to /upload, then, with

@@ -33,6 +33,15 @@ func runDirect(ctx context.Context, opts Options) (Phase, error) {
 
 	clientOpts := options.Client().ApplyURI(opts.Direct).
 		SetMaxPoolSize(uint64(opts.Concurrency)).SetServerSelectionTimeout(10 * time.Second)
+	if !opts.AllowRemote {
+		// A replica set's members may name hosts that the URI does not:
+		// talk to the one host given, which the loopback check saw.
+		if len(cs.Hosts) != 1 {
+			return Phase{}, fmt.Errorf("the direct MongoDB URI names %d hosts, and the driver would "+
+				"also use the members they report: give one, or --allow-remote: %w", len(cs.Hosts), ErrRemote)
+		}
+		clientOpts.SetDirect(true)
+	}
 	client, err := mongo.Connect(ctx, clientOpts)
 	if err != nil {
 		return Phase{}, fmt.Errorf("connecting to MongoDB: %w", err)

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,35 @@ func TestCheckLoopbackMongoHidesCredentials(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "admin") {
 		t.Errorf("error %q quotes the credentials", msg)
+	}
+}
+
+// TestRedirectIsNotFollowed points bench at a loopback server that
+// redirects elsewhere: the redirect is refused, not followed.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	followed := false
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed = true }))
+	defer elsewhere.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	defer redirector.Close()
+
+	_, err := fetchToken(t.Context(), newHTTPClient(1), redirector.URL, "bench")
+	if err == nil || !strings.Contains(err.Error(), "redirected") {
+		t.Errorf("fetchToken through a redirect: error %v, want the redirect refused", err)
+	}
+	if followed {
+		t.Error("the redirect was followed")
+	}
+}
+
+// TestDirectRefusesSeveralHosts checks that --direct without --allow-remote
+// takes one host only, before connecting: a replica set's members could
+// lead the driver to hosts the URI does not name.
+func TestDirectRefusesSeveralHosts(t *testing.T) {
+	_, err := runDirect(t.Context(), Options{Direct: "mongodb://127.0.0.1:1,127.0.0.1:2/?replicaSet=rs0", Concurrency: 1})
+	if !errors.Is(err, ErrRemote) {
+		t.Errorf("runDirect with two hosts: %v, want ErrRemote", err)
 	}
 }

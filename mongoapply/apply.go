@@ -1,6 +1,7 @@
 package mongoapply
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -242,7 +243,13 @@ func shorten(s string, n int) string {
 }
 
 func ref(op *Op, index int) OpRef {
-	return OpRef{Index: index, OpID: op.OpID, Table: op.Table, ID: op.ID}
+	opID := op.OpID
+	if !utf8.Valid(opID) {
+		// Bytes that are not UTF-8 can stand only inside a JSON string;
+		// the answer must be valid JSON text, as the id's U+FFFD is.
+		opID = bytes.ToValidUTF8(opID, []byte("\uFFFD"))
+	}
+	return OpRef{Index: index, OpID: opID, Table: op.Table, ID: op.ID}
 }
 
 func discardLogger() *slog.Logger {

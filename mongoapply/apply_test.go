@@ -2,14 +2,18 @@ package mongoapply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
+	"github.com/psmongo/psmongo/hooks"
 )
 
 // fixture is an Applier on a database of the test's own.
@@ -176,5 +180,30 @@ func TestDelete(t *testing.T) {
 	}
 	if res.Applied != 2 || len(res.Rejected) != 0 {
 		t.Errorf("result = %+v, want both DELETEs applied (a missing document is fine)", res)
+	}
+}
+
+// TestRejectionOfBadTextEchoesValidJSON sends an op_id holding a byte that
+// is not UTF-8: the op is refused, and the op_id comes back as valid JSON
+// text, the byte replaced as the id's is.
+func TestRejectionOfBadTextEchoesValidJSON(t *testing.T) {
+	f := newFixture(t, Config{})
+	res := f.apply("u", "{\"batch\":[{\"op\":\"PUT\",\"type\":\"todos\",\"id\":\"r1\",\"op_id\":\"\xff\",\"data\":{\"v\":1}}]}")
+	if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeInvalidUTF8 {
+		t.Fatalf("rejected = %+v, want the op refused as %s", res.Rejected, CodeInvalidUTF8)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(out) || !strings.Contains(string(out), "\"op_id\":\"\uFFFD\"") {
+		t.Errorf("answer %q, want valid UTF-8 with op_id \"\\ufffd\"", out)
+	}
+}
+
+func TestParseOneNamesTheSyntaxError(t *testing.T) {
+	_, err := ParseOne(hooks.Put, []byte(`{"table":"todos","id":"a"} trailing`))
+	if err == nil || !strings.Contains(err.Error(), "invalid character 't' after top-level value") {
+		t.Errorf("ParseOne: %v, want the JSON error named", err)
 	}
 }

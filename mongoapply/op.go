@@ -90,7 +90,10 @@ func ParseOne(kind hooks.Kind, body []byte) (Op, error) {
 // required.
 func parseOp(raw json.RawMessage, kind hooks.Kind) (Op, error) {
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Op{}, fmt.Errorf("not a JSON object: %v", err)
+	}
+	if fields == nil {
 		return Op{}, fmt.Errorf("not a JSON object")
 	}
 
