@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
@@ -34,6 +35,17 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		t.Fatalf("New: %v", err)
 	}
 	return &fixture{t: t, db: db, a: a}
+}
+
+// uniqueEmail gives collection a unique index on email, so that the store
+// refuses a write: a stand-in for any refusal by MongoDB.
+func (f *fixture) uniqueEmail(collection string) {
+	f.t.Helper()
+	_, err := f.db.Collection(collection).Indexes().CreateOne(f.t.Context(), mongo.IndexModel{
+		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // apply applies a batch written as JSON and fails the test on an error.

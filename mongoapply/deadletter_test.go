@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -111,11 +110,7 @@ func TestPartialWriteIsCounted(t *testing.T) {
 	}
 	// A duplicate key stands in for any refusal by the store: the unique
 	// index makes the second PUT fail after the first is written.
-	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
-		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.uniqueEmail("u")
 	res := f.apply("alice", `{"batch":[
 		{"op":"PUT","table":"u","id":"1","tx_id":1,"data":{"email":"a@x"}},
 		{"op":"PUT","table":"u","id":"2","tx_id":1,"data":{"email":"a@x"}},

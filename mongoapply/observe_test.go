@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
 )
 
@@ -43,11 +41,7 @@ func (r *recorder) MongoError(class string) {
 func TestObserverSeesUnits(t *testing.T) {
 	rec := &recorder{}
 	f := newFixture(t, Config{Observer: rec})
-	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
-		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.uniqueEmail("u")
 
 	f.apply("alice", `{"batch":[
 		{"op":"PUT","table":"u","id":"1","tx_id":1,"data":{"email":"a@x"}},

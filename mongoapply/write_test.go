@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
@@ -142,11 +140,7 @@ func TestRefusedRunNamesTheOp(t *testing.T) {
 	if f.a.UsesTransactions() {
 		t.Skip("with transactions nothing of the unit is written")
 	}
-	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
-		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.uniqueEmail("u")
 	res := f.apply("alice", `{"batch":[
 		{"op":"PUT","table":"u","id":"1","data":{"email":"a@x"}},
 		{"op":"PUT","table":"u","id":"2","data":{"email":"b@x"}},
@@ -171,11 +165,7 @@ func TestRefusedRunNamesTheOp(t *testing.T) {
 // letter, where FerretDB answers an InternalError rather than code 11000.
 func TestPatchBreakingUniqueIndexIsRejected(t *testing.T) {
 	f := newFixture(t, Config{})
-	_, err := f.db.Collection("u").Indexes().CreateOne(t.Context(), mongo.IndexModel{
-		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.uniqueEmail("u")
 	res := f.apply("alice", `{"batch":[
 		{"op":"PUT","table":"u","id":"1","tx_id":1,"data":{"email":"a@x"}},
 		{"op":"PUT","table":"u","id":"2","tx_id":2,"data":{"email":"b@x"}},
