@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/psmongo/psmongo/internal/cputime"
 )
 
 // Targets: what a run drives.
@@ -253,7 +255,7 @@ func drive(ctx context.Context, requests []int, label string, total int, bar io.
 	prog := startProgress(bar, label, total)
 	tallies := make([]tally, len(requests))
 	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), cputime.Process()
 	for w, n := range requests {
 		wg.Go(func() {
 			for j := 0; j < n && ctx.Err() == nil; j++ {
@@ -264,7 +266,7 @@ func drive(ctx context.Context, requests []int, label string, total int, bar io.
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu
 	prog.finish()
 
 	p := phase(tallies, elapsed)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
+	"github.com/psmongo/psmongo/internal/cputime"
 )
 
 // The benchmarks' batches are what psmongo bench sends: 100 PUTs of rows
@@ -54,9 +55,9 @@ func perOp(b *testing.B, n int) func() {
 	b.ReportAllocs()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu := processCPU()
+	cpu := cputime.Process()
 	return func() {
-		cpu = processCPU() - cpu
+		cpu = cputime.Process() - cpu
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		ops := float64(b.N * n)
