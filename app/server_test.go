@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/bson"
 
+	"github.com/psmongo/psmongo/app/apptest"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
 	"github.com/psmongo/psmongo/keys"
@@ -52,47 +53,19 @@ func newTestServer(t *testing.T, configYAML string, reg *hooks.Registry) *testSe
 		t.Fatalf("New: %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ServeListener(ctx, ln) }()
+	url := apptest.Serve(t, s)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("ServeListener: %v", err)
-		}
-		s.Close(context.Background())
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs)
 		}
 	})
-	return &testServer{Server: s, url: "http://" + ln.Addr().String(), logs: logs}
+	return &testServer{Server: s, url: url, logs: logs}
 }
 
 // do sends a request and returns its status, headers and body.
 func (s *testServer) do(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return apptest.Do(t, s.url, method, path, body, header)
 }
 
 // syncBuffer is a bytes.Buffer that a logger and a test share.

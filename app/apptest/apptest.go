@@ -1,5 +1,6 @@
-// Package apptest runs a psmongo server on a real loopback listener for the
-// tests of other packages, and sends it requests.
+// Package apptest runs a psmongo server on a real loopback listener for
+// tests, and sends it requests. It does not import package app, so that
+// app's own tests use it too.
 package apptest
 
 import (
@@ -9,13 +10,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/psmongo/psmongo/app"
 )
+
+// Server is what Serve runs: an *app.Server.
+type Server interface {
+	ServeListener(ctx context.Context, ln net.Listener) error
+	Close(ctx context.Context)
+}
 
 // Serve runs s on a new listener on 127.0.0.1 until the test ends, then
 // closes it, and returns its base URL.
-func Serve(t testing.TB, s *app.Server) string {
+func Serve(t testing.TB, s Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
