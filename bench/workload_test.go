@@ -105,7 +105,11 @@ func TestBodyShapes(t *testing.T) {
 					t.Fatalf("op %d = %s %s %s, want %s %s bench_todos", i, p.Kind, p.Table, p.ID, o.kind, o.id)
 				}
 				checkShape(t, shape, i, p)
-				checkData(t, o, p.Data)
+				values, err := p.Values()
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkData(t, o, values)
 			}
 		})
 	}

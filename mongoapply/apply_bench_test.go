@@ -93,9 +93,13 @@ func BenchmarkRestore(b *testing.B) {
 	a := benchApplier(b)
 	rules := benchConfig.Collections["todos"]
 	defer perOp(b, len(ops))()
+	sent := make([]map[string]any, len(ops))
+	for i := range ops {
+		sent[i], _ = ops[i].Values()
+	}
 	for b.Loop() {
 		for i := range ops {
-			if _, r := a.restoreData(&ops[i], rules); r != nil {
+			if _, r := a.restoreData(sent[i], rules); r != nil {
 				b.Fatal(r)
 			}
 		}
@@ -112,13 +116,14 @@ func BenchmarkBuildModels(b *testing.B) {
 	rules := benchConfig.Collections["todos"]
 	data := make([]map[string]any, len(ops))
 	for i := range ops {
-		data[i], _ = a.restoreData(&ops[i], rules)
+		sent, _ := ops[i].Values()
+		data[i], _ = a.restoreData(sent, rules)
 	}
 	defer perOp(b, len(ops))()
 	for b.Loop() {
 		for i := range ops {
-			if buildModel(ops[i].Kind, rules, "u", ops[i].ID, data[i], true) == nil {
-				b.Fatal("no model")
+			if stmt, err := buildStatement(ops[i].Kind, rules, "u", rawValue(ops[i].ID), data[i], true); stmt == nil {
+				b.Fatal("no statement", err)
 			}
 		}
 	}

@@ -14,10 +14,10 @@ import (
 // takes the encoding/json route, which gives the same ops or says what is
 // wrong.
 func decodeBatch(body []byte) ([]Op, bool) {
-	// Ops keep parts of the body, which the caller may reuse: strings point
-	// into one copy, Raw and OpID into another.
+	// Ops keep parts of the body, which the caller may reuse: their
+	// strings and slices point into one copy, which nothing changes.
 	raw := bytes.Clone(body)
-	r := &jsonReader{s: string(body), stop: len(body)}
+	r := &jsonReader{s: unsafeText(raw), stop: len(raw)}
 
 	var ops []Op
 	found := false
@@ -79,7 +79,7 @@ type opFields struct {
 	kind, table, typ, id, tx string
 	hasKind, hasTable        bool
 	hasType, hasTx           bool
-	data                     [3]map[string]any // data, opData, op_data
+	data                     [3][]byte // data, opData, op_data, as sent
 	opID                     []byte
 	metadata                 string
 }
@@ -155,11 +155,11 @@ func (r *jsonReader) field(raw []byte, key string, f *opFields) bool {
 		f.hasTx = true
 		return r.idText(&f.tx)
 	case "data":
-		return r.data(&f.data[0])
+		return r.data(raw, &f.data[0])
 	case "opData":
-		return r.data(&f.data[1])
+		return r.data(raw, &f.data[1])
 	case "op_data":
-		return r.data(&f.data[2])
+		return r.data(raw, &f.data[2])
 	case "op_id":
 		start := r.i
 		ok := r.skip(0)
@@ -196,17 +196,20 @@ func (r *jsonReader) idText(dst *string) bool {
 	return ok
 }
 
-// data reads the values of an op. It gives up on data longer than
+// data checks the data object of an op and keeps it as sent; raw holds
+// the body at the reader's offsets. It gives up on data longer than
 // maxValues bytes, which may hold more than maxValues values, for
 // ParseBatch to count them without decoding them.
-func (r *jsonReader) data(dst *map[string]any) bool {
-	stop := r.stop
-	r.stop = r.i + maxValues
-	defer func() { r.stop = stop }()
-
-	var ok bool
-	*dst, ok = r.object(0)
-	return ok && r.i <= r.stop
+func (r *jsonReader) data(raw []byte, dst *[]byte) bool {
+	if r.peek() != '{' {
+		return false
+	}
+	start := r.i
+	if !r.skip(0) || r.i-start > maxValues {
+		return false
+	}
+	*dst = raw[start:r.i:r.i]
+	return true
 }
 
 // op checks the fields as readOp's steps do, and gives up where they
@@ -235,7 +238,7 @@ func (f *opFields) op() (Op, bool) {
 	}
 	if op.ID == "" && op.Data != nil {
 		var err error
-		if op.ID, err = idValue(op.Data["id"]); err != nil {
+		if op.ID, err = dataID(&op); err != nil {
 			return Op{}, false
 		}
 	}

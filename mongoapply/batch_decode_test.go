@@ -123,7 +123,10 @@ func TestDecodeBatchLeavesLargeDataToCount(t *testing.T) {
 		t.Error("decodeBatch decodes data longer than maxValues bytes")
 	}
 	ops, err := ParseBatch([]byte(body))
-	if err != nil || len(ops) != 1 || ops[0].Data["s"] != strings.Repeat("x", maxValues) {
-		t.Errorf("ParseBatch = %d ops, %v; want the op", len(ops), err)
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("ParseBatch = %d ops, %v; want the op", len(ops), err)
+	}
+	if values, err := ops[0].Values(); err != nil || values["s"] != strings.Repeat("x", maxValues) {
+		t.Errorf("the op's values = %.40v, %v; want its string", values, err)
 	}
 }

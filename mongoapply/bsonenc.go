@@ -1,6 +1,7 @@
 package mongoapply
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,16 +12,28 @@ import (
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
 )
 
-// rawDoc returns d encoded as BSON for a write model: the driver takes
-// bson.Raw as it is, where it encodes a bson.D through its codecs, by
-// reflection, at several times the cost. A value of a type appendValue
-// does not know, such as one a hook set, leaves d for the driver.
-func rawDoc(d bson.D) any {
-	b, ok := appendDoc(make([]byte, 0, 32+48*len(d)), d) // room for short values
-	if !ok {
-		return d
+// encodeDoc returns d encoded as BSON, as bson.Marshal would. It writes
+// the types that restored values have itself, at a fraction of the cost
+// of the driver's codecs, which encode by reflection; a value of another
+// type, such as one a hook set, leaves d to bson.Marshal.
+func encodeDoc(d bson.D) ([]byte, error) {
+	if b, ok := appendDoc(make([]byte, 0, 32+48*len(d)), d); ok { // room for short values
+		return b, nil
 	}
-	return bson.Raw(b)
+	return bson.Marshal(d)
+}
+
+// rawValue returns a document id, as documentID gives it, encoded.
+func rawValue(id any) bson.RawValue {
+	b, ok := appendValue(nil, "", id)
+	if !ok {
+		t, v, err := bson.MarshalValue(id)
+		if err != nil {
+			panic(fmt.Sprintf("mongoapply: encoding a document id of type %T: %v", id, err))
+		}
+		return bson.RawValue{Type: t, Value: v}
+	}
+	return bson.RawValue{Type: bsontype.Type(b[0]), Value: b[2:]}
 }
 
 // appendDoc appends d as the driver encodes it, or reports false.
@@ -64,6 +77,8 @@ func appendValue(dst []byte, key string, v any) ([]byte, bool) {
 		return bsoncore.AppendDecimal128(bsoncore.AppendHeader(dst, bsontype.Decimal128, key), v), true
 	case primitive.ObjectID:
 		return bsoncore.AppendObjectIDElement(dst, key, v), true
+	case bson.RawValue:
+		return append(bsoncore.AppendHeader(dst, v.Type, key), v.Value...), v.Type.IsValid()
 	case primitive.Binary:
 		return bsoncore.AppendBinaryElement(dst, key, v.Subtype, v.Data), true
 	case bson.D:

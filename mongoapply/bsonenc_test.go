@@ -11,9 +11,10 @@ import (
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
-// TestRawDocMatchesTheDriver encodes documents of every type appendValue
-// knows, and random ones, and compares the bytes with bson.Marshal's.
-func TestRawDocMatchesTheDriver(t *testing.T) {
+// TestEncodeDocMatchesTheDriver encodes documents of every type
+// appendValue knows, and random ones, and compares the bytes with
+// bson.Marshal's.
+func TestEncodeDocMatchesTheDriver(t *testing.T) {
 	dec, _ := primitive.ParseDecimal128("19.99")
 	docs := []bson.D{
 		{},
@@ -21,7 +22,7 @@ func TestRawDocMatchesTheDriver(t *testing.T) {
 			{Key: "i", Value: int32(-7)}, {Key: "l", Value: int64(1) << 60}, {Key: "f", Value: math.Inf(-1)},
 			{Key: "t", Value: time.Date(1969, 7, 20, 20, 17, 40, 999_999_999, time.FixedZone("x", 3600))},
 			{Key: "dt", Value: primitive.DateTime(-5)}, {Key: "d", Value: dec},
-			{Key: "o", Value: primitive.NewObjectID()},
+			{Key: "o", Value: primitive.NewObjectID()}, {Key: "id", Value: rawValue("x")},
 			{Key: "u", Value: primitive.Binary{Subtype: 4, Data: bytes.Repeat([]byte{7}, 16)}},
 			{Key: "old", Value: primitive.Binary{Subtype: 2, Data: []byte{1, 2}}},
 			{Key: "a", Value: bson.A{"x", bson.A{}, bson.D{{Key: "k", Value: int32(1)}}}}, {Key: "e", Value: bson.D{}}},
@@ -35,9 +36,9 @@ func TestRawDocMatchesTheDriver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := rawDoc(d).(bson.Raw)
-		if !ok || !bytes.Equal(got, want) {
-			t.Fatalf("rawDoc(%v) = %v, want bson.Marshal's %v", d, got, bson.Raw(want))
+		got, err := encodeDoc(d)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("encodeDoc(%v) = %v, %v; want bson.Marshal's %v", d, bson.Raw(got), err, bson.Raw(want))
 		}
 	}
 }
@@ -76,9 +77,10 @@ func randomValue(rng *rand.Rand, depth int) any {
 	return "s" + string(rune(rng.IntN(0x2000)))
 }
 
-// TestRawDocLeavesTheRest leaves values of other types, nil slices and
-// keys the driver refuses to the driver, unencoded.
-func TestRawDocLeavesTheRest(t *testing.T) {
+// TestEncodeDocLeavesTheRest leaves values of other types, nil slices
+// and keys with a NUL byte to bson.Marshal, which encodes the first two
+// and refuses the last.
+func TestEncodeDocLeavesTheRest(t *testing.T) {
 	for _, d := range []bson.D{
 		{{Key: "n", Value: 1}},
 		{{Key: "m", Value: map[string]any{"a": 1}}},
@@ -87,8 +89,13 @@ func TestRawDocLeavesTheRest(t *testing.T) {
 		{{Key: "k\x00", Value: "v"}},
 		{{Key: "a", Value: bson.A{uint8(1)}}},
 	} {
-		if got, ok := rawDoc(d).(bson.D); !ok {
-			t.Errorf("rawDoc(%v) = %v, want the bson.D back", d, got)
+		if _, ok := appendDoc(nil, d); ok {
+			t.Errorf("appendDoc(%v) encoded it; want it left to bson.Marshal", d)
+		}
+		want, wantErr := bson.Marshal(d)
+		got, err := encodeDoc(d)
+		if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+			t.Errorf("encodeDoc(%v) = %v, %v; want bson.Marshal's %v, %v", d, bson.Raw(got), err, bson.Raw(want), wantErr)
 		}
 	}
 }

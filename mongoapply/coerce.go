@@ -185,6 +185,15 @@ func toDate(v any) (any, error) {
 
 // dateText parses a date; BSON keeps milliseconds, so finer digits go.
 func dateText(s string) (any, error) {
+	t, err := parseDate(s)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseDate is dateText's parse, for the encoders that want no box.
+func parseDate(s string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC().Truncate(time.Millisecond), nil
@@ -195,7 +204,7 @@ func dateText(s string) (any, error) {
 			return t.Truncate(time.Millisecond), nil
 		}
 	}
-	return nil, fmt.Errorf("cannot restore %s as date (want YYYY-MM-DD HH:MM:SS, RFC 3339 or Unix milliseconds)", quoteShort(s))
+	return time.Time{}, fmt.Errorf("cannot restore %s as date (want YYYY-MM-DD HH:MM:SS, RFC 3339 or Unix milliseconds)", quoteShort(s))
 }
 
 // sqliteTime reads the text of SQLite's datetime(), YYYY-MM-DD HH:MM:SS
@@ -262,11 +271,12 @@ func intName(bits int) string {
 // exactInt parses s as an integer of the given size, accepting forms such
 // as "7.0" or "1e3" that are whole numbers, and refusing any it would round.
 func exactInt(s string, bits int) (int64, error) {
-	if !numberText.MatchString(s) {
-		return 0, fmt.Errorf("not a number")
-	}
+	// ParseInt reads [+-]?[0-9]+ alone, which numberText matches too.
 	if i, err := strconv.ParseInt(s, 10, bits); err == nil {
 		return i, nil
+	}
+	if !numberText.MatchString(s) {
+		return 0, fmt.Errorf("not a number")
 	}
 
 	// Work on the digits: math/big takes a tenth of a second to read

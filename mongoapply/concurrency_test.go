@@ -63,7 +63,7 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock := l.lockUnit([]write{{collection: "todos", id: fmt.Sprint("doc", i%3)}})
+			unlock := l.lockUnit([]write{{collection: "todos", id: rawValue(fmt.Sprint("doc", i%3))}})
 			defer unlock()
 			n := counts[i%3] // a read and a write, like FerretDB's update
 			counts[i%3] = n + 1
@@ -73,8 +73,8 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run := []write{{collection: "todos", id: fmt.Sprint("doc", i%3)},
-				{collection: "todos", id: fmt.Sprint("doc", (i+1)%3)}, {collection: "lists", id: "doc0"}}
+			run := []write{{collection: "todos", id: rawValue(fmt.Sprint("doc", i%3))},
+				{collection: "todos", id: rawValue(fmt.Sprint("doc", (i+1)%3))}, {collection: "lists", id: rawValue("doc0")}}
 			l.lockUnit(run)()
 		}()
 	}
@@ -92,10 +92,10 @@ func TestDocLocksSerializeOneDocument(t *testing.T) {
 func TestDocKeysKeepIDTypesApart(t *testing.T) {
 	oid := primitive.NewObjectID()
 	keys := []string{
-		docKey("t", "1"), docKey("t", int32(1)), docKey("u", "1"),
-		docKey("t", oid), docKey("t", oid.Hex()),
-		docKey("t", primitive.Binary{Subtype: 4, Data: []byte("0123456789abcdef")}),
-		docKey("t", primitive.Binary{Subtype: 0, Data: []byte("0123456789abcdef")}),
+		docKey("t", rawValue("1")), docKey("t", rawValue(int32(1))), docKey("u", rawValue("1")),
+		docKey("t", rawValue(oid)), docKey("t", rawValue(oid.Hex())),
+		docKey("t", rawValue(primitive.Binary{Subtype: 4, Data: []byte("0123456789abcdef")})),
+		docKey("t", rawValue(primitive.Binary{Subtype: 0, Data: []byte("0123456789abcdef")})),
 	}
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -104,7 +104,7 @@ func TestDocKeysKeepIDTypesApart(t *testing.T) {
 		}
 		seen[k] = true
 	}
-	if docKey("t", oid) != docKey("t", oid) {
+	if docKey("t", rawValue(oid)) != docKey("t", rawValue(oid)) {
 		t.Error("one ObjectId got two keys")
 	}
 }

@@ -1,11 +1,10 @@
 package mongoapply
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 
-	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/bson"
 )
 
 // docLocks serialize this process's units that write the same documents.
@@ -80,17 +79,8 @@ func (l *docLocks) lockUnit(writes []write) func() {
 	}
 }
 
-// docKey names the document id of collection, the id's type included, so
-// that the string "1" and a binary id never share a lock by accident.
-func docKey(collection string, id any) string {
-	switch v := id.(type) {
-	case string:
-		return collection + "\x00s" + v
-	case primitive.ObjectID:
-		return collection + "\x00o" + string(v[:])
-	case primitive.Binary:
-		return fmt.Sprintf("%s\x00b%d:%s", collection, v.Subtype, v.Data)
-	default:
-		return fmt.Sprintf("%s\x00%T:%v", collection, v, v)
-	}
+// docKey names the document id of collection, the id's BSON type
+// included, so that the string "1" and a binary id never share a key.
+func docKey(collection string, id bson.RawValue) string {
+	return collection + "\x00" + string(rune(id.Type)) + string(id.Value)
 }

@@ -76,24 +76,25 @@ func (l Limits) checkOp(op *Op) *refusal {
 
 // checkData refuses restored data that nests too deeply or has a field
 // name that is too long, and JSON text of an object or array field that
-// escapes a lone surrogate. data is what restoreData made of op.Data.
-func (l Limits) checkData(op *Op, rules Collection, data map[string]any) *refusal {
+// escapes a lone surrogate. data is what restoreData made of sent, the
+// op's data as decoded.
+func (l Limits) checkData(rules Collection, sent, data map[string]any) *refusal {
 	// Map order is cheap; a refused op is walked again in key order, so
 	// that its message does not change from one try to the next.
-	if l.firstProblem(op, rules, data, maps.Keys(data)) == nil {
+	if l.firstProblem(rules, sent, data, maps.Keys(data)) == nil {
 		return nil
 	}
-	return l.firstProblem(op, rules, data, slices.Values(sortedKeys(data)))
+	return l.firstProblem(rules, sent, data, slices.Values(sortedKeys(data)))
 }
 
 // firstProblem walks the fields of data in the order of keys and returns
 // the first limit one breaks.
 func (l Limits) firstProblem(
-	op *Op, rules Collection, data map[string]any, keys iter.Seq[string],
+	rules Collection, sent, data map[string]any, keys iter.Seq[string],
 ) *refusal {
 	w := limitWalk{limits: l}
 	for k := range keys {
-		if r := jsonTextProblem(k, op.Data[k], rules.Fields[k]); r != nil {
+		if r := jsonTextProblem(k, sent[k], rules.Fields[k]); r != nil {
 			return r
 		}
 		if !w.name(k) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/psmongo/psmongo/hooks"
 )
@@ -20,7 +21,7 @@ type Op struct {
 	Kind  hooks.Kind
 	Table string
 	ID    string
-	Data  map[string]any  // JSON values: string, json.Number, bool, nil, map, slice
+	Data  json.RawMessage // the data object as sent, or nil; never changed once parsed
 	OpID  json.RawMessage // as sent, or nil
 	TxID  string          // "" when the op carries no transaction id
 	Raw   json.RawMessage // the whole op as received, kept for the dead-letter collection
@@ -30,6 +31,30 @@ type Op struct {
 	// tooManyValues marks data with more values than a document can hold;
 	// it was not decoded, and the op is refused with DOCUMENT_TOO_LARGE.
 	tooManyValues bool
+}
+
+// Values decodes the op's data: strings, json.Number, bools, nils, and
+// maps and slices of them. It is nil when the op has no data.
+func (op *Op) Values() (map[string]any, error) {
+	if op.Data == nil {
+		return nil, nil
+	}
+	v, err := decodeText(unsafeText(op.Data))
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the data is not an object")
+	}
+	return m, nil
+}
+
+// unsafeText is b as a string, without a copy: b must never change while
+// the string is in use. Ops hold copies of the request that nothing
+// changes, and are read as text many times over.
+func unsafeText(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // maxValues is the most JSON values an op's data may hold. Each BSON
@@ -171,11 +196,10 @@ func readData(f map[string]json.RawMessage, op *Op) error {
 		if err != nil {
 			return fmt.Errorf("%q: %v", key, err)
 		}
-		data, ok := v.(map[string]any)
-		if !ok {
+		if _, ok := v.(map[string]any); !ok {
 			return fmt.Errorf("%q is not an object", key)
 		}
-		op.Data = data
+		op.Data = raw
 		return nil
 	}
 	return nil
@@ -187,8 +211,7 @@ func readID(f map[string]json.RawMessage, op *Op) error {
 		return err
 	}
 	if id == "" && op.Data != nil {
-		id, err = idValue(op.Data["id"])
-		if err != nil {
+		if id, err = dataID(op); err != nil {
 			return err
 		}
 	}
@@ -241,6 +264,16 @@ func idString(raw json.RawMessage) (string, error) {
 		return "", err
 	}
 	return idValue(v)
+}
+
+// dataID reads the row id from the op's data, where the single-op routes
+// of the demo backends send it.
+func dataID(op *Op) (string, error) {
+	values, err := op.Values()
+	if err != nil {
+		return "", err
+	}
+	return idValue(values["id"])
 }
 
 func idValue(v any) (string, error) {

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
@@ -117,25 +116,13 @@ func checkFuzzOp(t *testing.T, a *Applier, body []byte, i int, op *Op) {
 		}
 		return
 	}
-	// A write that BSON cannot encode would fail the whole request.
-	if doc := modelDocument(w.model); doc != nil {
-		if _, err := bson.Marshal(doc); err != nil {
-			t.Fatalf("ParseBatch(%q): op %d planned a write BSON cannot encode: %v", body, i, err)
+	// A statement that is not one BSON document would fail the whole
+	// request.
+	if w.stmt != nil {
+		if err := bson.Raw(w.stmt).Validate(); err != nil {
+			t.Fatalf("ParseBatch(%q): op %d planned a statement that is not BSON: %v", body, i, err)
 		}
 	}
-}
-
-// modelDocument returns the document or update of a write model.
-func modelDocument(m mongo.WriteModel) any {
-	switch m := m.(type) {
-	case *mongo.ReplaceOneModel:
-		return m.Replacement
-	case *mongo.UpdateOneModel:
-		return m.Update
-	case *mongo.DeleteOneModel:
-		return m.Filter
-	}
-	return nil
 }
 
 // checkTextProblem compares textProblem with what decoding does: it finds

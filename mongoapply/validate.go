@@ -46,8 +46,8 @@ type refusal struct {
 type write struct {
 	op         *Op
 	collection string
-	id         any
-	model      mongo.WriteModel // nil when there is nothing to write
+	id         bson.RawValue // the document's _id
+	stmt       []byte        // its statement in an update or delete command; nil when nothing is written
 }
 
 // validate checks every op of a unit and plans its writes. It returns a
@@ -89,16 +89,34 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 		msg := fmt.Sprintf("the data holds more than %d values, more than a MongoDB document can", maxValues)
 		return write{}, &refusal{code: CodeDocumentTooLarge, message: msg}
 	}
+	if w, ok := a.planDirect(userID, op, rules); ok {
+		return w, nil
+	}
+	return a.planLong(ctx, userID, op, rules)
+}
+
+// planLong is plan's route through maps of decoded values, which hooks
+// take, and which refuses what may not be written.
+func (a *Applier) planLong(ctx context.Context, userID string, op *Op, rules Collection) (write, *refusal) {
 	id, err := documentID(op.ID, rules.IDType)
 	if err != nil {
 		return write{}, &refusal{code: CodeInvalidID, message: err.Error()}
 	}
-
-	data, r := a.restoreData(op, rules)
+	var sent map[string]any
+	if op.Kind != hooks.Delete {
+		if sent, err = op.Values(); err != nil {
+			// ParseBatch and ParseOne decoded the data before.
+			return write{}, &refusal{code: CodeTypeMismatch, message: "the data cannot be read: " + err.Error()}
+		}
+		if sent == nil {
+			sent = map[string]any{} // hooks of PUTs and PATCHes get a map
+		}
+	}
+	data, r := a.restoreData(sent, rules)
 	if r != nil {
 		return write{}, r
 	}
-	if r := a.cfg.Limits.checkData(op, rules, data); r != nil {
+	if r := a.cfg.Limits.checkData(rules, sent, data); r != nil {
 		return write{}, r
 	}
 	data, r = a.runHook(ctx, userID, op, data)
@@ -113,8 +131,12 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 		return write{}, r
 	}
 
-	w := write{op: op, collection: op.Table, id: id}
-	w.model = buildModel(op.Kind, rules, userID, id, data, !a.ferretDB)
+	w := write{op: op, collection: op.Table, id: rawValue(id)}
+	w.stmt, err = buildStatement(op.Kind, rules, userID, w.id, data, !a.ferretDB)
+	if err != nil {
+		// checkHookData has encoded what a hook set; this is a bug.
+		return write{}, &refusal{code: CodeHookFailed, message: "the write cannot be encoded as BSON: " + errorMessage(err)}
+	}
 	return w, nil
 }
 
@@ -170,36 +192,36 @@ func (a *Applier) checkNamespace(name string) error {
 	return nil
 }
 
-// restoreData checks the op's field names and restores their types. The
-// row id is never a field, whether sent as "id" or "_id".
-func (a *Applier) restoreData(op *Op, rules Collection) (map[string]any, *refusal) {
-	if op.Kind == hooks.Delete {
+// restoreData checks the field names of sent, an op's data, and restores
+// their types. The row id is never a field, whether sent as "id" or "_id".
+func (a *Applier) restoreData(sent map[string]any, rules Collection) (map[string]any, *refusal) {
+	if sent == nil {
 		return nil, nil
 	}
 
-	data := make(map[string]any, len(op.Data))
-	for k, v := range op.Data {
+	data := make(map[string]any, len(sent))
+	for k, v := range sent {
 		if k == "id" || k == "_id" {
 			continue
 		}
 		restored, r := a.restoreField(k, v, rules)
 		if r != nil {
-			return nil, a.firstRefusal(op, rules)
+			return nil, a.firstRefusal(sent, rules)
 		}
 		data[k] = restored
 	}
 	return data, nil
 }
 
-// firstRefusal returns the refusal of the op's first field, in key order,
-// that cannot be restored: the one a refused op is reported by, whatever
-// the order of its map.
-func (a *Applier) firstRefusal(op *Op, rules Collection) *refusal {
-	for _, k := range sortedKeys(op.Data) {
+// firstRefusal returns the refusal of the first field of sent, in key
+// order, that cannot be restored: the one a refused op is reported by,
+// whatever the order of its map.
+func (a *Applier) firstRefusal(sent map[string]any, rules Collection) *refusal {
+	for _, k := range sortedKeys(sent) {
 		if k == "id" || k == "_id" {
 			continue
 		}
-		if _, r := a.restoreField(k, op.Data[k], rules); r != nil {
+		if _, r := a.restoreField(k, sent[k], rules); r != nil {
 			return r
 		}
 	}
@@ -303,10 +325,10 @@ func checkOwnerData(rules Collection, userID string, op *Op, data map[string]any
 	return nil
 }
 
-// buildModel returns the write of one op, or nil when it writes nothing.
-// ownerFilter adds the owner to the write's filter, on top of checkOwners.
-// Its documents go to the driver encoded (see rawDoc).
-func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data map[string]any, ownerFilter bool) mongo.WriteModel {
+// buildStatement returns the statement of one op's write in an update or
+// delete command, or nil when it writes nothing. ownerFilter adds the
+// owner to the write's filter, on top of checkOwners.
+func buildStatement(kind hooks.Kind, rules Collection, userID string, id bson.RawValue, data map[string]any, ownerFilter bool) ([]byte, error) {
 	filter := bson.D{{Key: "_id", Value: id}}
 	if rules.OwnerField != "" {
 		if ownerFilter {
@@ -317,7 +339,7 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 		}
 	}
 	if kind == hooks.Delete {
-		return mongo.NewDeleteOneModel().SetFilter(rawDoc(filter))
+		return encodeDoc(bson.D{{Key: "q", Value: filter}, {Key: "limit", Value: int32(1)}})
 	}
 
 	// doc is the replacement {_id, ...data}; the fields after its _id are
@@ -329,20 +351,22 @@ func buildModel(kind hooks.Kind, rules Collection, userID string, id any, data m
 	}
 	fields := doc[1:]
 
+	var update any = doc
 	switch {
 	case kind == hooks.Patch && len(fields) == 0:
-		return nil // PowerSync sends empty PATCHes for no-op updates
+		return nil, nil // PowerSync sends empty PATCHes for no-op updates
 	case kind == hooks.Patch:
-		update := bson.D{{Key: "$set", Value: fields}}
-		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update))
+		update = bson.D{{Key: "$set", Value: fields}}
 	case rules.Put == PutMerge && len(fields) > 0:
-		update := bson.D{{Key: "$set", Value: fields}}
-		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update)).SetUpsert(true)
+		update = bson.D{{Key: "$set", Value: fields}}
 	case rules.Put == PutMerge:
-		update := bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "_id", Value: id}}}}
-		return mongo.NewUpdateOneModel().SetFilter(rawDoc(filter)).SetUpdate(rawDoc(update)).SetUpsert(true)
+		update = bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "_id", Value: id}}}}
 	}
-	return mongo.NewReplaceOneModel().SetFilter(rawDoc(filter)).SetReplacement(rawDoc(doc)).SetUpsert(true)
+	stmt := bson.D{{Key: "q", Value: filter}, {Key: "u", Value: update}}
+	if kind == hooks.Put {
+		stmt = append(stmt, bson.E{Key: "upsert", Value: true})
+	}
+	return encodeDoc(stmt)
 }
 
 // checkOwners refuses the first write to a document that another user
@@ -356,14 +380,14 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 		}
 	}
 
-	foreign := make(map[string]bool) // collection + "\x00" + id of documents owned by others
+	foreign := make(map[string]bool) // docKey of documents owned by others
 	for _, name := range sortedKeys(byColl) {
 		owned, err := a.foreignIDs(ctx, name, userID, byColl[name])
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range owned {
-			foreign[name+"\x00"+id] = true
+			foreign[docKey(name, id)] = true
 		}
 	}
 
@@ -371,7 +395,7 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 		return nil, nil
 	}
 	for i, w := range writes {
-		if foreign[w.collection+"\x00"+fmt.Sprint(w.id)] {
+		if foreign[docKey(w.collection, w.id)] {
 			msg := fmt.Sprintf("document %s in %q is not owned by this user", quoteShort(w.op.ID), w.collection)
 			return &refusal{index: i, code: CodeForbidden, message: msg}, nil
 		}
@@ -379,9 +403,9 @@ func (a *Applier) checkOwners(ctx context.Context, userID string, writes []write
 	return nil, nil
 }
 
-// foreignIDs returns, as fmt.Sprint of the _id, the documents among ids
-// whose owner is not userID.
-func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any) ([]string, error) {
+// foreignIDs returns the _ids among ids of the documents whose owner is
+// not userID.
+func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any) ([]bson.RawValue, error) {
 	owner := a.cfg.Collections[name].OwnerField
 	if a.ferretDB {
 		return a.foreignIDsByOne(ctx, name, owner, userID, ids)
@@ -398,14 +422,14 @@ func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any
 	}
 
 	var docs []struct {
-		ID any `bson:"_id"`
+		ID bson.RawValue `bson:"_id"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, classify(fmt.Errorf("reading owners of %q: %w", name, err))
 	}
-	out := make([]string, len(docs))
+	out := make([]bson.RawValue, len(docs))
 	for i, d := range docs {
-		out[i] = fmt.Sprint(d.ID)
+		out[i] = d.ID
 	}
 	return out, nil
 }
@@ -417,8 +441,8 @@ func (a *Applier) foreignIDs(ctx context.Context, name, userID string, ids []any
 // before this check until it is written (see validate), so no other unit
 // of this process can take a document in between.
 // https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/collection.go
-func (a *Applier) foreignIDsByOne(ctx context.Context, name, owner, userID string, ids []any) ([]string, error) {
-	var out []string
+func (a *Applier) foreignIDsByOne(ctx context.Context, name, owner, userID string, ids []any) ([]bson.RawValue, error) {
+	var out []bson.RawValue
 	opts := options.FindOne().SetProjection(bson.D{{Key: owner, Value: 1}})
 	for _, id := range ids {
 		var doc bson.M
@@ -430,7 +454,7 @@ func (a *Applier) foreignIDsByOne(ctx context.Context, name, owner, userID strin
 			return nil, classify(fmt.Errorf("reading the owner in %q: %w", name, err))
 		}
 		if doc[owner] != userID {
-			out = append(out, fmt.Sprint(id))
+			out = append(out, id.(bson.RawValue))
 		}
 	}
 	return out, nil

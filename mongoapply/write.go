@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/hooks"
 )
@@ -141,24 +140,35 @@ func (a *Applier) writeEach(ctx context.Context, run []write, offset int) ([]int
 	return unmatched, nil
 }
 
-// bulkWrite writes a run as one ordered bulk write.
+// bulkWrite writes a run in order, as one command for each stretch of
+// writes of one command kind: update (PUT, PATCH) or delete.
 func (a *Applier) bulkWrite(ctx context.Context, run []write, offset int) ([]int, error) {
-	models := make([]mongo.WriteModel, 0, len(run))
-	modelIndex := make([]int, 0, len(run)) // run index of each model
-	for i, w := range run {
-		if w.model != nil {
-			models = append(models, w.model)
-			modelIndex = append(modelIndex, i)
+	var unmatched []int
+	for start := 0; start < len(run); {
+		name := run[start].command()
+		end, size := start+1, len(run[start].stmt)
+		for end < len(run) && (run[end].stmt == nil || run[end].command() == name) &&
+			(size+len(run[end].stmt) <= maxCommandBytes || size == 0) {
+			size += len(run[end].stmt)
+			end++
 		}
+		if size > 0 {
+			u, err := a.writeCommand(ctx, run, start, end, offset)
+			unmatched = append(unmatched, u...)
+			if err != nil {
+				return unmatched, err
+			}
+		}
+		start = end
 	}
-	if len(models) == 0 {
-		return nil, nil
-	}
+	return unmatched, nil
+}
 
-	coll := a.db.Collection(run[0].collection)
-	ordered := options.BulkWrite().SetOrdered(true)
-	res, err := coll.BulkWrite(ctx, models, ordered)
-	from := 0 // the first model of the last try
+// writeCommand writes run[start:end], writes of one command kind, as one
+// ordered command; offset is the index of the run's first op in its unit.
+func (a *Applier) writeCommand(ctx context.Context, run []write, start, end, offset int) ([]int, error) {
+	coll := run[start].collection
+	reply, err := a.runWrites(ctx, coll, run[start:end])
 	// In a transaction the error has aborted it; WithTransaction retries.
 	for try := 1; try < maxUpsertTries && !a.useTx; try++ {
 		// Two upserts of one new _id raced, as when clients PUT one new
@@ -167,48 +177,55 @@ func (a *Applier) bulkWrite(ctx context.Context, run []write, offset int) ([]int
 		// written; the rest go again. A DELETE and another PUT can race
 		// that try too, hence a few.
 		// TODO(mongoapply): PATCHes before the race that matched nothing
-		// are not listed as unmatched; it needs both results of the run.
-		at, ok := upsertRace(err, run, modelIndex[from:])
+		// are not listed as unmatched; it needs both replies of the run.
+		at, ok := upsertRace(err, run[start:end])
 		if !ok {
 			break
 		}
-		from += at
-		res, err = coll.BulkWrite(ctx, models[from:], ordered)
+		start += at
+		reply, err = a.runWrites(ctx, coll, run[start:end])
 	}
 	if err != nil {
-		return nil, runError(err, modelIndex[from:], offset)
+		return nil, runError(err, run[start:end], start, offset)
 	}
-	start := modelIndex[from]
-	return a.unmatchedPatches(ctx, coll, run[start:], res, offset+start)
+	return a.unmatchedPatches(ctx, coll, run[start:end], reply, offset+start)
 }
+
+// maxCommandBytes bounds the statements of one command, below MongoDB's
+// limit of 16 MiB and 16 KiB for a command. A larger statement, which a
+// document near the 16 MiB limit makes, goes in a command of its own.
+const maxCommandBytes = 16 << 20
 
 // maxUpsertTries is how often a run is tried while its upserts lose races.
 const maxUpsertTries = 8
 
-// upsertRace reports whether a bulk write failed on a duplicate key of a
-// PUT, which upserts, and returns the index of its model.
-func upsertRace(err error, run []write, modelIndex []int) (int, bool) {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || !bwe.WriteErrors[0].HasErrorCode(11000) {
+// upsertRace reports whether a command failed on a duplicate key of a PUT,
+// which upserts, and returns the index of its write.
+func upsertRace(err error, writes []write) (int, bool) {
+	we, ok := firstWriteError(err)
+	if !ok || we.Code != 11000 {
 		return 0, false
 	}
-	at := bwe.WriteErrors[0].Index
-	return at, run[modelIndex[at]].op.Kind == hooks.Put
+	at, ok := writeAt(writes, we.Index)
+	return at, ok && writes[at].op.Kind == hooks.Put
 }
 
 // sqliteUniqueFailed is in the message of FerretDB's InternalError for a
 // write that breaks a unique index.
 const sqliteUniqueFailed = "UNIQUE constraint failed"
 
-// runError turns a bulk write error into a *writeRefused when MongoDB
-// refused a document, and classifies anything else.
-func runError(err error, modelIndex []int, offset int) error {
+// runError turns the error of the command that wrote writes, run[start:],
+// into a *writeRefused when MongoDB refused a document, and classifies
+// anything else.
+func runError(err error, writes []write, start, offset int) error {
+	first, _ := writeAt(writes, 0)
+
 	// A command error that is about the namespace, not a document, refuses
-	// the run's first op, before which nothing of the run was written.
+	// the command's first op, before which nothing of it was written.
 	var ce mongo.CommandError
 	if errors.As(err, &ce) && ce.Code == 73 { // InvalidNamespace
 		msg := "MongoDB refused the collection name: " + errorMessage(ce)
-		return &writeRefused{refusal: refusal{index: offset + modelIndex[0], code: CodeInvalidCollection, message: msg}}
+		return &writeRefused{refusal: refusal{index: offset + start + first, code: CodeInvalidCollection, message: msg}, applied: start + first}
 	}
 
 	// FerretDB on SQLite answers an update that breaks a unique index with
@@ -217,17 +234,14 @@ func runError(err error, modelIndex []int, offset int) error {
 	// alone (see writeRun), so the run's first op is the one refused.
 	if errors.As(err, &ce) && ce.Name == "InternalError" && strings.Contains(ce.Message, sqliteUniqueFailed) {
 		msg := "MongoDB refused the write (code 11000): a unique index already holds the value"
-		return &writeRefused{refusal: refusal{index: offset + modelIndex[0], code: CodeDuplicateKey, message: msg}}
+		return &writeRefused{refusal: refusal{index: offset + start + first, code: CodeDuplicateKey, message: msg}, applied: start + first}
 	}
 
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil ||
-		isTransient(err) {
-		return classify(fmt.Errorf("bulk write: %w", err))
+	we, ok := firstWriteError(err)
+	if !ok || isTransient(err) {
+		return classify(fmt.Errorf("write command: %w", err))
 	}
-
-	we := bwe.WriteErrors[0]
-	at := modelIndex[we.Index]
+	at, _ := writeAt(writes, we.Index)
 	code := CodeWriteRejected
 	switch we.Code {
 	case 121:
@@ -236,34 +250,34 @@ func runError(err error, modelIndex []int, offset int) error {
 		code = CodeDuplicateKey
 	}
 	msg := fmt.Sprintf("MongoDB refused the write (code %d): %s", we.Code, errorMessage(errors.New(we.Message)))
-	return &writeRefused{refusal: refusal{index: offset + at, code: code, message: msg}, applied: at}
+	return &writeRefused{refusal: refusal{index: offset + start + at, code: code, message: msg}, applied: start + at}
 }
 
-// unmatchedPatches finds the PATCHes of a run that matched no document.
-// The counts of the bulk write say whether there are any; only then is
-// each PATCHed document looked up.
-func (a *Applier) unmatchedPatches(ctx context.Context, coll *mongo.Collection, run []write, res *mongo.BulkWriteResult, offset int) ([]int, error) {
+// unmatchedPatches finds the PATCHes of a command's writes that matched no
+// document. The counts of the reply say whether there are any; only then
+// is each PATCHed document looked up.
+func (a *Applier) unmatchedPatches(ctx context.Context, coll string, writes []write, reply writeReply, offset int) ([]int, error) {
 	var puts, patches int64
-	for _, w := range run {
+	for _, w := range writes {
 		switch {
-		case w.model == nil:
+		case w.stmt == nil:
 		case w.op.Kind == hooks.Put:
 			puts++
 		case w.op.Kind == hooks.Patch:
 			patches++
 		}
 	}
-	matchedPatches := res.MatchedCount - (puts - int64(len(res.UpsertedIDs)))
+	matchedPatches := reply.n - reply.upserted - (puts - reply.upserted)
 	if patches == 0 || matchedPatches >= patches {
 		return nil, nil
 	}
 
 	var unmatched []int
-	for i, w := range run {
-		if w.model == nil || w.op.Kind != hooks.Patch {
+	for i, w := range writes {
+		if w.stmt == nil || w.op.Kind != hooks.Patch {
 			continue
 		}
-		n, err := coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: w.id}})
+		n, err := a.db.Collection(coll).CountDocuments(ctx, bson.D{{Key: "_id", Value: w.id}})
 		if err != nil {
 			return nil, classify(fmt.Errorf("checking unmatched patch: %w", err))
 		}

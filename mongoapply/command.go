@@ -1,0 +1,132 @@
+package mongoapply
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/bsontype"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
+
+	"github.com/psmongo/psmongo/hooks"
+)
+
+// Writes go to MongoDB as update and delete commands of statements that
+// plan encoded, rather than through the driver's BulkWrite: BulkWrite
+// takes a model per op, encodes each filter and document again through
+// its codecs and decodes the id of every upserted document by
+// reflection, which cost more CPU time per op than all the rest of
+// psmongo. A command here is the statements copied into one array, which
+// the driver sends as they are (see runWrites), and its reply is read for
+// the two counts that matter.
+
+// command names the command that carries the write: update for a PUT or
+// a PATCH, delete for a DELETE.
+func (w *write) command() string {
+	if w.op.Kind == hooks.Delete {
+		return "delete"
+	}
+	return "update"
+}
+
+// writeReply is what a write command's reply says.
+type writeReply struct {
+	n        int64 // documents matched or upserted (update), or deleted
+	upserted int64 // documents upserted
+}
+
+// runWrites sends writes, all of one command kind on collection coll, as
+// one ordered command. A write that MongoDB refused comes back as a
+// mongo.WriteException (see firstWriteError) whose index counts the
+// writes that have a statement.
+func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (writeReply, error) {
+	name, list := writes[0].command(), "updates"
+	if name == "delete" {
+		list = "deletes"
+	}
+
+	size := 0
+	for _, w := range writes {
+		size += len(w.stmt) + 8
+	}
+	arr := make([]byte, 4, size+5)
+	n := 0
+	for _, w := range writes {
+		if w.stmt == nil {
+			continue
+		}
+		arr = append(arr, byte(bsontype.EmbeddedDocument))
+		arr = append(strconv.AppendInt(arr, int64(n), 10), 0)
+		arr = append(arr, w.stmt...)
+		n++
+	}
+	arr = append(arr, 0)
+	arr[0], arr[1], arr[2], arr[3] = byte(len(arr)), byte(len(arr)>>8), byte(len(arr)>>16), byte(len(arr)>>24)
+
+	// The driver copies a RawValue into the message as it is, with no
+	// walk over its elements as it would make of a bson.Raw command.
+	cmd := bson.D{
+		{Key: name, Value: coll},
+		{Key: list, Value: bson.RawValue{Type: bsontype.Array, Value: arr}},
+		{Key: "ordered", Value: true},
+	}
+	// RunCommand leaves the write concern to the command; inside a
+	// transaction only its commit may carry one.
+	if wc := a.db.WriteConcern(); wc != nil && !a.useTx {
+		if t, v, err := wc.MarshalBSONValue(); err == nil {
+			cmd = append(cmd, bson.E{Key: "writeConcern", Value: bson.RawValue{Type: t, Value: v}})
+		}
+	}
+
+	res := a.db.RunCommand(ctx, cmd)
+	if err := res.Err(); err != nil {
+		return writeReply{}, err
+	}
+	raw, err := res.Raw()
+	if err != nil {
+		return writeReply{}, err
+	}
+	return readWriteReply(bsoncore.Document(raw)), nil
+}
+
+// readWriteReply reads the counts of a write command's reply.
+func readWriteReply(doc bsoncore.Document) writeReply {
+	var r writeReply
+	if v, err := doc.LookupErr("n"); err == nil {
+		r.n, _ = v.AsInt64OK()
+	}
+	if v, err := doc.LookupErr("upserted"); err == nil {
+		if arr, ok := v.ArrayOK(); ok {
+			vals, _ := arr.Values()
+			r.upserted = int64(len(vals))
+		}
+	}
+	return r
+}
+
+// firstWriteError returns the first write error of a command's error, if
+// MongoDB refused a write rather than the command.
+func firstWriteError(err error) (mongo.WriteError, bool) {
+	var we mongo.WriteException
+	if !errors.As(err, &we) || len(we.WriteErrors) == 0 || we.WriteConcernError != nil {
+		return mongo.WriteError{}, false
+	}
+	return we.WriteErrors[0], true
+}
+
+// writeAt returns the index in writes of the statement at index i of their
+// command, which leaves out writes without a statement.
+func writeAt(writes []write, i int) (int, bool) {
+	for at, w := range writes {
+		if w.stmt == nil {
+			continue
+		}
+		if i == 0 {
+			return at, true
+		}
+		i--
+	}
+	return 0, false
+}
