@@ -5,8 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/psmongo/psmongo/mongoapply"
 )
 
 // Which limits refuse a request, and which refuse one op.
@@ -22,15 +20,6 @@ import (
 // that op alone, with its unit, in the 200: the op is kept in the
 // dead-letter collection, so nothing is lost, and the rest of the client's
 // queue is applied.
-
-// checkOpCount refuses a batch of more than h.MaxOps ops with a 400 that
-// names the first op past the limit, before the batch is decoded.
-func (h *Upload) checkOpCount(body []byte) error {
-	if err := mongoapply.CheckOpCount(body, h.MaxOps); err != nil {
-		return applyError(err)
-	}
-	return nil
-}
 
 // LimitURL returns middleware that refuses a request whose target, path
 // and query as sent, is longer than max bytes, with a 414.

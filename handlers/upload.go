@@ -32,11 +32,10 @@ func (h *Upload) Batch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.checkOpCount(body); err != nil {
-		return err
-	}
-	// ParseBatch copies what it keeps out of the body, which Fiber reuses.
-	ops, err := mongoapply.ParseBatch(body)
+	// ParseBatchAtMost copies what it keeps out of the body, which Fiber
+	// reuses; it refuses a batch of more than h.MaxOps ops, naming the
+	// first op past the limit, without decoding the ops past it.
+	ops, err := mongoapply.ParseBatchAtMost(body, h.MaxOps)
 	if err != nil {
 		return applyError(err)
 	}

@@ -12,8 +12,9 @@ import (
 // reports false for anything else (a syntax error, a malformed op, a key
 // given twice, data with more than maxValues values), and ParseBatch then
 // takes the encoding/json route, which gives the same ops or says what is
-// wrong.
-func decodeBatch(body []byte) ([]Op, bool) {
+// wrong. With maxOps above zero it stops at op maxOps + 1, which the
+// caller refuses, and reads no further.
+func decodeBatch(body []byte, maxOps int) ([]Op, bool) {
 	// Ops keep parts of the body, which the caller may reuse: their
 	// strings and slices point into one copy, which nothing changes.
 	raw := bytes.Clone(body)
@@ -31,7 +32,10 @@ func decodeBatch(body []byte) ([]Op, bool) {
 			return nil, false
 		case key == "batch":
 			found = true
-			ok = r.ops(raw, &ops)
+			ok = r.ops(raw, &ops, maxOps)
+			if maxOps > 0 && len(ops) > maxOps {
+				return ops, true
+			}
 		default:
 			ok = r.skip(0)
 		}
@@ -49,8 +53,8 @@ func decodeBatch(body []byte) ([]Op, bool) {
 	return ops, found && r.i == len(r.s)
 }
 
-// ops decodes the batch array into ops.
-func (r *jsonReader) ops(raw []byte, ops *[]Op) bool {
+// ops decodes the batch array into ops, and stops past maxOps of them.
+func (r *jsonReader) ops(raw []byte, ops *[]Op, maxOps int) bool {
 	if !r.next('[') {
 		return false
 	}
@@ -67,6 +71,9 @@ func (r *jsonReader) ops(raw []byte, ops *[]Op) bool {
 			return false
 		}
 		*ops = append(*ops, op)
+		if maxOps > 0 && len(*ops) > maxOps {
+			return true
+		}
 		if !r.next(',') {
 			return r.next(']')
 		}

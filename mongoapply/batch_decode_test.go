@@ -61,7 +61,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(todoBatch("connector", 3, 0))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := decodeBatch(body)
+		fast, ok := decodeBatch(body, 0)
 		if !ok {
 			return
 		}
@@ -91,7 +91,7 @@ func TestDecodeBatchTakesRealUploads(t *testing.T) {
 		bodies[filepath.Base(path)] = b
 	}
 	for name, body := range bodies {
-		if _, ok := decodeBatch(body); !ok {
+		if _, ok := decodeBatch(body, 0); !ok {
 			t.Errorf("%s: decodeBatch gives up on it", name)
 		}
 	}
@@ -109,7 +109,7 @@ func TestDecodeBatchGivesUp(t *testing.T) {
 		`{"batch":[{"op":"PUT","table":"t","data":{"id":true}}]}`,
 		`{"batch":[{"op":"PUT","table":"t","id":"a","data":{"v":[` + strings.Repeat("[", maxReadDepth) + `]}}]}`,
 	} {
-		if ops, ok := decodeBatch([]byte(body)); ok {
+		if ops, ok := decodeBatch([]byte(body), 0); ok {
 			t.Errorf("decodeBatch(%.80s) = %+v, want it to give up", body, ops)
 		}
 	}
@@ -119,7 +119,7 @@ func TestDecodeBatchGivesUp(t *testing.T) {
 // bytes: the decoder leaves it to ParseBatch, which counts its values.
 func TestDecodeBatchLeavesLargeDataToCount(t *testing.T) {
 	body := `{"batch":[{"op":"PUT","table":"t","id":"a","data":{"s":"` + strings.Repeat("x", maxValues) + `"}}]}`
-	if _, ok := decodeBatch([]byte(body)); ok {
+	if _, ok := decodeBatch([]byte(body), 0); ok {
 		t.Error("decodeBatch decodes data longer than maxValues bytes")
 	}
 	ops, err := ParseBatch([]byte(body))

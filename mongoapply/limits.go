@@ -286,10 +286,15 @@ func CheckOpCount(body []byte, limit int) error {
 		return nil
 	}
 	if countOps(body, limit) > limit {
-		return invalidf("op %d: the batch holds more than %d ops, the most one request may carry; "+
-			"send the ops in smaller batches", limit, limit)
+		return tooManyOps(limit)
 	}
 	return nil
+}
+
+// tooManyOps refuses a batch of more than limit ops.
+func tooManyOps(limit int) error {
+	return invalidf("op %d: the batch holds more than %d ops, the most one request may carry; "+
+		"send the ops in smaller batches", limit, limit)
 }
 
 // countOps counts the elements of the "batch" array of the JSON object in

@@ -66,8 +66,21 @@ const maxValues = 1 << 20
 // ParseBatch reads a request body of the form {"batch": [op, ...]}.
 // An error wraps ErrInvalidRequest.
 func ParseBatch(body []byte) ([]Op, error) {
-	if ops, ok := decodeBatch(body); ok {
+	return ParseBatchAtMost(body, 0)
+}
+
+// ParseBatchAtMost is ParseBatch for a batch of at most maxOps ops, or any
+// number when maxOps is zero. A longer batch is refused, as CheckOpCount
+// refuses it, without decoding the ops past the limit.
+func ParseBatchAtMost(body []byte, maxOps int) ([]Op, error) {
+	if ops, ok := decodeBatch(body, maxOps); ok {
+		if maxOps > 0 && len(ops) > maxOps {
+			return nil, tooManyOps(maxOps)
+		}
 		return ops, nil
+	}
+	if err := CheckOpCount(body, maxOps); err != nil {
+		return nil, err
 	}
 	return parseBatchJSON(body)
 }

@@ -87,6 +87,17 @@ func FuzzParseBatch(f *testing.F) {
 		}
 
 		ops, err := ParseBatch(body)
+		// ParseBatchAtMost refuses what CheckOpCount refuses, and parses
+		// the rest as ParseBatch does.
+		atMost, atMostErr := ParseBatchAtMost(body, 3)
+		switch {
+		case countErr != nil && (atMostErr == nil || atMostErr.Error() != countErr.Error()):
+			t.Fatalf("ParseBatchAtMost(%q, 3) = %v, want CheckOpCount's %v", body, atMostErr, countErr)
+		case countErr == nil && (err == nil) != (atMostErr == nil):
+			t.Fatalf("ParseBatchAtMost(%q, 3) = %v, ParseBatch = %v", body, atMostErr, err)
+		case countErr == nil && err == nil && len(atMost) != len(ops):
+			t.Fatalf("ParseBatchAtMost(%q, 3) has %d ops, ParseBatch %d", body, len(atMost), len(ops))
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidRequest) {
 				t.Fatalf("ParseBatch(%q) = %v, not ErrInvalidRequest", body, err)
