@@ -19,6 +19,8 @@ type Set struct {
 	public  []*PublicKey // current first, then previous, in the order given
 	byID    map[string]*PublicKey
 	jwks    []byte
+
+	verified verifiedTokens // tokens that Verify accepted
 }
 
 // NewSet returns the set of current and the previous public keys. A previous

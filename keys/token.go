@@ -144,6 +144,10 @@ func (s *Signer) Issue(userID string, now time.Time) (token string, expires time
 // ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrNoSubject) and
 // never contain the token.
 func (s *Set) Verify(token, audience string, now time.Time) (userID string, err error) {
+	if subject, ok := s.verified.lookup(token, audience, now); ok {
+		return subject, nil
+	}
+
 	h, err := readHeader(token)
 	if err != nil {
 		return "", fmt.Errorf("verifying token: %w", err)
@@ -181,6 +185,15 @@ func (s *Set) Verify(token, audience string, now time.Time) (userID string, err 
 	if claims.ExpiresAt.Sub(claims.IssuedAt.Time) > MaxTTL {
 		return "", fmt.Errorf("verifying token: lifetime over %s: %w", MaxTTL, ErrMalformed)
 	}
+
+	// The times the parser checked, with their leeway: exp, iat and nbf.
+	from := claims.IssuedAt.Time
+	if claims.NotBefore != nil && claims.NotBefore.After(from) {
+		from = claims.NotBefore.Time
+	}
+	s.verified.add(token, audience, verifiedToken{
+		subject: claims.Subject, from: from.Add(-clockSkew), until: claims.ExpiresAt.Add(clockSkew),
+	})
 	return claims.Subject, nil
 }
 
