@@ -159,14 +159,23 @@ func methodLabel(method string) string {
 // Unit counts a unit and its ops; it implements mongoapply.Observer.
 func (m *metrics) Unit(u mongoapply.UnitOutcome) {
 	m.units.WithLabelValues(u.Outcome()).Inc()
-	for i := range u.Ops {
+	// Ops come in runs of one collection and kind: each run is counted
+	// at once, since finding a counter by its labels costs more than
+	// counting.
+	for i := 0; i < len(u.Ops); {
 		op := &u.Ops[i]
-		collection, kind := m.collection(op.Table), kindLabel(op.Kind)
-		if code := u.OpCode(i); code != "" {
-			m.opsRejected.WithLabelValues(collection, kind, m.codes.label(code)).Inc()
-			continue
+		code := u.OpCode(i)
+		n := 1
+		for i+n < len(u.Ops) && u.Ops[i+n].Table == op.Table && u.Ops[i+n].Kind == op.Kind && u.OpCode(i+n) == code {
+			n++
 		}
-		m.opsApplied.WithLabelValues(collection, kind).Inc()
+		collection, kind := m.collection(op.Table), kindLabel(op.Kind)
+		if code != "" {
+			m.opsRejected.WithLabelValues(collection, kind, m.codes.label(code)).Add(float64(n))
+		} else {
+			m.opsApplied.WithLabelValues(collection, kind).Add(float64(n))
+		}
+		i += n
 	}
 }
 
