@@ -99,11 +99,26 @@ func readWriteReply(doc bsoncore.Document) writeReply {
 	}
 	if v, err := doc.LookupErr("upserted"); err == nil {
 		if arr, ok := v.ArrayOK(); ok {
-			vals, _ := arr.Values()
-			r.upserted = int64(len(vals))
+			r.upserted = countElements(arr)
 		}
 	}
 	return r
+}
+
+// countElements counts the elements of arr without decoding them.
+func countElements(arr bsoncore.Array) int64 {
+	if len(arr) < 5 {
+		return 0
+	}
+	n, rem := int64(0), arr[4:len(arr)-1]
+	for len(rem) > 0 {
+		var ok bool
+		if _, rem, ok = bsoncore.ReadElement(rem); !ok {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // firstWriteError returns the first write error of a command's error, if

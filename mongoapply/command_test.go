@@ -1,0 +1,105 @@
+package mongoapply
+
+import (
+	"testing"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/integration/mtest"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
+)
+
+func TestReadWriteReply(t *testing.T) {
+	upserted := bson.A{bson.D{{Key: "index", Value: 0}, {Key: "_id", Value: "a"}},
+		bson.D{{Key: "index", Value: 2}, {Key: "_id", Value: bson.D{{Key: "x", Value: 1}}}}}
+	tests := []struct {
+		name  string
+		reply bson.D
+		want  writeReply
+	}{
+		{"int32 counts", bson.D{{Key: "n", Value: int32(3)}, {Key: "upserted", Value: upserted}, {Key: "ok", Value: 1.0}},
+			writeReply{n: 3, upserted: 2}},
+		{"int64 and double", bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: int64(5)}}, writeReply{n: 5}},
+		{"double n", bson.D{{Key: "n", Value: 2.0}, {Key: "upserted", Value: bson.A{}}}, writeReply{n: 2}},
+		{"nothing", bson.D{{Key: "ok", Value: 1}}, writeReply{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := bson.Marshal(tt.reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readWriteReply(bsoncore.Document(b)); got != tt.want {
+				t.Errorf("readWriteReply(%v) = %+v, want %+v", tt.reply, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWriteCommands checks the commands a unit becomes: one per stretch of
+// one kind, in order, with the statements the ops planned, and the
+// database's write concern outside transactions.
+func TestWriteCommands(t *testing.T) {
+	wc := writeconcern.Majority()
+	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock).DatabaseName("app").
+		CollectionName("todos"))
+	mt.Run("commands", func(mt *mtest.T) {
+		db := mt.Client.Database("app", options.Database().SetWriteConcern(wc))
+		a := &Applier{db: db, cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		ok := bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 2}}
+		mt.AddMockResponses(ok, ok, ok)
+		ops, err := ParseBatch([]byte(`{"batch":[
+			{"op":"PUT","table":"todos","id":"a","data":{"x":1}},
+			{"op":"PATCH","table":"todos","id":"a","data":{"y":2}},
+			{"op":"DELETE","table":"todos","id":"b"},
+			{"op":"PATCH","table":"todos","id":"c","data":{}},
+			{"op":"DELETE","table":"todos","id":"c"},
+			{"op":"PUT","table":"lists","id":"l"}]}`))
+		if err != nil {
+			mt.Fatal(err)
+		}
+		res, err := a.Apply(mt.Context(), "u", ops)
+		if err != nil || res.Applied != 6 {
+			mt.Fatalf("Apply = %+v, %v; want 6 applied", res, err)
+		}
+
+		want := []struct {
+			name, coll string
+			stmts      []string
+		}{
+			{"update", "todos", []string{
+				`{"q": {"_id": "a"},"u": {"_id": "a","x": {"$numberInt":"1"}},"upsert": true}`,
+				`{"q": {"_id": "a"},"u": {"$set": {"y": {"$numberInt":"2"}}}}`}},
+			{"delete", "todos", []string{
+				`{"q": {"_id": "b"},"limit": {"$numberInt":"1"}}`,
+				`{"q": {"_id": "c"},"limit": {"$numberInt":"1"}}`}},
+			{"update", "lists", []string{`{"q": {"_id": "l"},"u": {"_id": "l"},"upsert": true}`}},
+		}
+		events := mt.GetAllStartedEvents()
+		if len(events) != len(want) {
+			mt.Fatalf("%d commands, want %d: %v", len(events), len(want), commandNames(mt))
+		}
+		for i, w := range want {
+			cmd := events[i].Command
+			if events[i].CommandName != w.name || cmd.Lookup(w.name).StringValue() != w.coll {
+				mt.Errorf("command %d = %s, want %s on %s", i, cmd, w.name, w.coll)
+			}
+			stmts, _ := cmd.Lookup(w.name + "s").Array().Values()
+			if len(stmts) != len(w.stmts) {
+				mt.Fatalf("command %d has %d statements, want %d: %s", i, len(stmts), len(w.stmts), cmd)
+			}
+			for j, s := range stmts {
+				if got := s.Document().String(); got != w.stmts[j] {
+					mt.Errorf("command %d statement %d = %s, want %s", i, j, got, w.stmts[j])
+				}
+			}
+			if !cmd.Lookup("ordered").Boolean() {
+				mt.Errorf("command %d is not ordered: %s", i, cmd)
+			}
+			if got := cmd.Lookup("writeConcern", "w").StringValue(); got != "majority" {
+				mt.Errorf("command %d has write concern %q, want the database's majority: %s", i, got, cmd)
+			}
+		}
+	})
+}
