@@ -25,7 +25,11 @@ import (
 // refuse or must measure. plan then takes its longer route through maps,
 // which builds the same statement or says what is wrong; the differential
 // tests hold the two routes to the same bytes.
-func (a *Applier) planDirect(userID string, op *Op, rules Collection) (write, bool) {
+//
+// The statement is appended to *arena, which the statements of a unit
+// share so that they cost one allocation rather than one each; the
+// statements before it are never written again.
+func (a *Applier) planDirect(userID string, op *Op, rules Collection, arena *[]byte) (write, bool) {
 	if op.tooManyValues || len(op.Raw) >= 1<<20 || rules.OwnerField != "" && userID == "" {
 		return write{}, false // refused, or measured by checkSize
 	}
@@ -34,14 +38,34 @@ func (a *Applier) planDirect(userID string, op *Op, rules Collection) (write, bo
 	}
 
 	e := directEncoder{limits: a.cfg.Limits, rules: rules}
-	dst := make([]byte, 0, 2*len(op.Data)+2*len(op.ID)+len(rules.OwnerField)+len(userID)+96)
+	dst := *arena
+	if cap(dst)-len(dst) < statementSize(op, rules, userID) {
+		dst = make([]byte, 0, max(statementSize(op, rules, userID), 2*cap(dst)))
+	}
+	w, dst, ok := a.appendStatement(dst, &e, userID, op, rules)
+	if ok {
+		*arena = dst
+	}
+	return w, ok
+}
+
+// statementSize is room enough for the statement of most ops.
+func statementSize(op *Op, rules Collection, userID string) int {
+	return 2*len(op.Data) + 2*len(op.ID) + len(rules.OwnerField) + len(userID) + 96
+}
+
+// appendStatement appends the statement of op to dst, whose bytes before
+// len(dst) it leaves as they are, and returns the write, whose statement
+// and id are in the new dst.
+func (a *Applier) appendStatement(dst []byte, e *directEncoder, userID string, op *Op, rules Collection) (write, []byte, bool) {
+	stmtStart := len(dst)
 	start, dst := bsoncore.AppendDocumentStart(dst)
 
 	// q: the filter, whose _id element the document repeats
 	q, dst := bsoncore.AppendDocumentElementStart(dst, "q")
 	dst, ok := appendID(dst, "_id", op.ID, rules.IDType)
 	if !ok {
-		return write{}, false
+		return write{}, nil, false
 	}
 	idElem, idEnd := int(q)+4, len(dst) // the _id element: type, "_id", NUL, value
 	if rules.OwnerField != "" && !a.ferretDB {
@@ -57,14 +81,15 @@ func (a *Applier) planDirect(userID string, op *Op, rules Collection) (write, bo
 		set, d := bsoncore.AppendDocumentElementStart(d, "$set")
 		fields := len(d)
 		if d, ok = e.fields(d, op, userID); !ok {
-			return write{}, false
+			return write{}, nil, false
 		}
 		switch {
 		case len(d) > fields:
 			d, _ = bsoncore.AppendDocumentEnd(d, set)
 		case op.Kind == hooks.Patch:
-			// PowerSync sends empty PATCHes for no-op updates.
-			return write{op: op, collection: op.Table, id: idOf(d, idElem, idEnd)}, true
+			// PowerSync sends empty PATCHes for no-op updates; the
+			// filter stays in dst for the id to point into.
+			return write{op: op, collection: op.Table, id: idOf(d, idElem, idEnd)}, d[:idEnd], true
 		default: // a merging PUT with nothing to set
 			d = d[:int(set)-len("$set")-2]
 			only, d2 := bsoncore.AppendDocumentElementStart(d, "$setOnInsert")
@@ -76,7 +101,7 @@ func (a *Applier) planDirect(userID string, op *Op, rules Collection) (write, bo
 		u, d := bsoncore.AppendDocumentElementStart(dst, "u")
 		d = append(d, d[idElem:idEnd]...)
 		if d, ok = e.fields(d, op, userID); !ok {
-			return write{}, false
+			return write{}, nil, false
 		}
 		dst, _ = bsoncore.AppendDocumentEnd(d, u)
 	}
@@ -84,7 +109,8 @@ func (a *Applier) planDirect(userID string, op *Op, rules Collection) (write, bo
 		dst = bsoncore.AppendBooleanElement(dst, "upsert", true)
 	}
 	dst, _ = bsoncore.AppendDocumentEnd(dst, start)
-	return write{op: op, collection: op.Table, id: idOf(dst, idElem, idEnd), stmt: dst}, true
+	stmt := dst[stmtStart:len(dst):len(dst)]
+	return write{op: op, collection: op.Table, id: idOf(dst, idElem, idEnd), stmt: stmt}, dst, true
 }
 
 // idOf returns the value of the _id element at stmt[elem:end].
@@ -153,10 +179,11 @@ type directEncoder struct {
 	rules  Collection
 }
 
-// member is a key of a JSON object and the offset of its value.
+// member is a key of a JSON object and its value as first read.
 type member struct {
 	key   string
-	value int // offset in the object's text; -1 for the owner a PUT sets
+	value int   // offset of the value in the object's text; -1 for the owner a PUT sets
+	tok   token // the value, read
 }
 
 // maxStackMembers is how many members of an object are sorted without a
@@ -198,7 +225,7 @@ func (e *directEncoder) fields(dst []byte, op *Op, userID string) ([]byte, bool)
 		}
 		r := jsonReader{s: text, i: m.value, stop: len(text)}
 		mark := len(dst)
-		if dst, ok = e.restored(dst, m.key, &r, e.rules.Fields[m.key]); !ok {
+		if dst, ok = e.restored(dst, m.key, &r, m.tok, e.rules.Fields[m.key]); !ok {
 			return nil, false
 		}
 		if m.key == owner {
@@ -227,10 +254,14 @@ func readMembers(members []member, text string) ([]member, bool) {
 			return nil, false
 		}
 		r.ws()
-		members = append(members, member{key: key, value: r.i})
-		if !r.skip(0) {
+		m := member{key: key, value: r.i}
+		if m.tok, ok = readToken(&r); !ok {
 			return nil, false
 		}
+		if (m.tok.kind == '{' || m.tok.kind == '[') && !r.skip(0) {
+			return nil, false
+		}
+		members = append(members, m)
 		if !r.next(',') {
 			return members, r.next('}')
 		}
@@ -263,11 +294,7 @@ func (e *directEncoder) enter(depth int) bool {
 
 // restored appends the element key: the value at the reader restored to
 // the field type t, as restoreValue restores it.
-func (e *directEncoder) restored(dst []byte, key string, r *jsonReader, t FieldType) ([]byte, bool) {
-	tok, ok := readToken(r)
-	if !ok {
-		return nil, false
-	}
+func (e *directEncoder) restored(dst []byte, key string, r *jsonReader, tok token, t FieldType) ([]byte, bool) {
 	if tok.kind == 'n' {
 		return bsoncore.AppendNullElement(dst, key), true
 	}
@@ -309,7 +336,8 @@ func (e *directEncoder) restored(dst []byte, key string, r *jsonReader, t FieldT
 
 // token is one JSON value as read: kind is '"' for a string, whose text is
 // what lies between its quotes, '0' for a number, 't', 'f' or 'n' for the
-// literals, and '{' or '[' for a container, whose reader has not moved on.
+// literals, and '{' or '[' for a container, which readToken leaves unread
+// for its reader to read next.
 type token struct {
 	kind    byte
 	text    string
@@ -378,11 +406,7 @@ func (e *directEncoder) object(dst []byte, key string, r *jsonReader, depth int)
 			return nil, false
 		}
 		vr := jsonReader{s: text, i: m.value, stop: len(text)}
-		tok, ok := readToken(&vr)
-		if !ok {
-			return nil, false
-		}
-		if dst, ok = e.plain(dst, m.key, &vr, tok, depth+1); !ok {
+		if dst, ok = e.plain(dst, m.key, &vr, m.tok, depth+1); !ok {
 			return nil, false
 		}
 	}

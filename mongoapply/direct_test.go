@@ -113,7 +113,8 @@ func TestPlanDirectTakesRealUploads(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		for i := range ops {
-			_, ok := a.planDirect("user-0001", &ops[i], rules)
+			var arena []byte
+			_, ok := a.planDirect("user-0001", &ops[i], rules, &arena)
 			if want := !long[fmt.Sprint(name, " ", i)]; ok != want {
 				t.Errorf("%s: op %d (%s): direct route %v, want %v: %s", name, i, ops[i].Kind, ok, want, ops[i].Data)
 			}
@@ -146,13 +147,17 @@ func FuzzPlanDirect(f *testing.F) {
 func checkPlanDirect(t testing.TB, name string, op *Op) int {
 	t.Helper()
 	taken := 0
+	// Ops planned before, whose statements come first in the arena,
+	// must keep them.
+	arena := append(make([]byte, 0, 4096), "earlier statements"...)
+	earlier := arena[:len(arena):len(arena)]
 	for _, ferret := range []bool{false, true} {
 		a := directApplier(t, ferret)
 		if a.cfg.Limits.checkOp(op) != nil {
 			return taken // refused before either route
 		}
 		for rname, rules := range directRules {
-			direct, ok := a.planDirect("user", op, rules)
+			direct, ok := a.planDirect("user", op, rules, &arena)
 			if !ok {
 				continue
 			}
@@ -167,6 +172,8 @@ func checkPlanDirect(t testing.TB, name string, op *Op) int {
 					name, rname, ferret, op.Raw, bson.Raw(direct.stmt), bson.Raw(long.stmt))
 			case direct.id.Type != long.id.Type || !bytes.Equal(direct.id.Value, long.id.Value):
 				t.Fatalf("%s, %s: %s: ids %v and %v", name, rname, op.Raw, direct.id, long.id)
+			case string(earlier) != "earlier statements":
+				t.Fatalf("%s, %s: %s: planning wrote over the arena's earlier statements", name, rname, op.Raw)
 			}
 		}
 	}

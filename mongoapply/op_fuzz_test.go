@@ -120,7 +120,8 @@ func checkFuzzOp(t *testing.T, a *Applier, body []byte, i int, op *Op) {
 	}
 	checkTextProblem(t, op.Raw)
 
-	w, r := a.plan(context.Background(), "user", op)
+	var arena []byte
+	w, r := a.plan(context.Background(), "user", op, &arena)
 	if r != nil {
 		if r.code == "" || r.message == "" || !utf8.ValidString(r.message) {
 			t.Fatalf("ParseBatch(%q): op %d refused with code %q, message %q", body, i, r.code, r.message)

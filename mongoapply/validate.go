@@ -59,8 +59,9 @@ type write struct {
 // unit's writes.
 func (a *Applier) validate(ctx context.Context, userID string, ops []Op) (writes []write, unlock func(), r *refusal, err error) {
 	writes = make([]write, len(ops))
+	var arena []byte // the statements, one after the other
 	for i := range ops {
-		w, r := a.plan(ctx, userID, &ops[i])
+		w, r := a.plan(ctx, userID, &ops[i], &arena)
 		if r != nil {
 			r.index = i
 			return nil, func() {}, r, nil
@@ -76,8 +77,9 @@ func (a *Applier) validate(ctx context.Context, userID string, ops []Op) (writes
 	return writes, unlock, r, err
 }
 
-// plan validates one op and builds its write model.
-func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refusal) {
+// plan validates one op and builds its write, whose statement it may
+// append to *arena (see planDirect).
+func (a *Applier) plan(ctx context.Context, userID string, op *Op, arena *[]byte) (write, *refusal) {
 	if r := a.cfg.Limits.checkOp(op); r != nil {
 		return write{}, r
 	}
@@ -89,7 +91,7 @@ func (a *Applier) plan(ctx context.Context, userID string, op *Op) (write, *refu
 		msg := fmt.Sprintf("the data holds more than %d values, more than a MongoDB document can", maxValues)
 		return write{}, &refusal{code: CodeDocumentTooLarge, message: msg}
 	}
-	if w, ok := a.planDirect(userID, op, rules); ok {
+	if w, ok := a.planDirect(userID, op, rules, arena); ok {
 		return w, nil
 	}
 	return a.planLong(ctx, userID, op, rules)
