@@ -81,6 +81,9 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 	}
 
 	res := a.db.RunCommand(ctx, cmd)
+	if err := res.Err(); err != nil && a.retryWrite(ctx, err) {
+		res = a.db.RunCommand(ctx, cmd)
+	}
 	if err := res.Err(); err != nil {
 		return writeReply{}, err
 	}
@@ -89,6 +92,32 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 		return writeReply{}, err
 	}
 	return readWriteReply(bsoncore.Document(raw)), nil
+}
+
+// retryWrite reports whether a write command that failed with err goes
+// again at once, as the driver retries its own writes once: outside a
+// transaction, after a network error or a primary stepping down. The
+// driver's retries carry a transaction number, by which the server
+// applies a write only once; these need none, since every op is
+// idempotent and the command repeats from its first. In a transaction,
+// WithTransaction retries the whole unit.
+func (a *Applier) retryWrite(ctx context.Context, err error) bool {
+	if a.useTx || ctx.Err() != nil {
+		return false
+	}
+	if mongo.IsNetworkError(err) {
+		return true
+	}
+	var server mongo.ServerError
+	if !errors.As(err, &server) {
+		return false
+	}
+	for code := range transientCodes {
+		if server.HasErrorCode(int(code)) {
+			return true
+		}
+	}
+	return false
 }
 
 // readWriteReply reads the counts of a write command's reply.

@@ -1,6 +1,7 @@
 package mongoapply
 
 import (
+	"errors"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -100,6 +101,41 @@ func TestWriteCommands(t *testing.T) {
 			if got := cmd.Lookup("writeConcern", "w").StringValue(); got != "majority" {
 				mt.Errorf("command %d has write concern %q, want the database's majority: %s", i, got, cmd)
 			}
+		}
+	})
+}
+
+// TestWriteCommandRetriesOnce checks that a write command that fails as a
+// primary steps down goes again once, as the driver's own writes do, and
+// that a second failure reaches the client as unavailable.
+func TestWriteCommandRetriesOnce(t *testing.T) {
+	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock))
+	stepDown := bson.D{{Key: "ok", Value: 0}, {Key: "code", Value: 11602},
+		{Key: "codeName", Value: "InterruptedDueToReplStateChange"}, {Key: "errmsg", Value: "stepping down"}}
+	ops, err := ParseBatch([]byte(`{"batch":[{"op":"PUT","table":"todos","id":"a","data":{"x":1}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mt.Run("once", func(mt *mtest.T) {
+		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		mt.AddMockResponses(stepDown, bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}})
+		res, err := a.Apply(mt.Context(), "u", ops)
+		if err != nil || res.Applied != 1 {
+			mt.Fatalf("Apply = %+v, %v; want the op applied on the second try", res, err)
+		}
+		if got := commandNames(mt); !equalStrings(got, []string{"update", "update"}) {
+			mt.Errorf("commands = %v, want two updates", got)
+		}
+	})
+	mt.Run("not twice", func(mt *mtest.T) {
+		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		mt.AddMockResponses(stepDown, stepDown, bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}})
+		if _, err := a.Apply(mt.Context(), "u", ops); !errors.Is(err, ErrUnavailable) {
+			mt.Fatalf("Apply = %v, want ErrUnavailable", err)
+		}
+		if got := commandNames(mt); !equalStrings(got, []string{"update", "update"}) {
+			mt.Errorf("commands = %v, want two updates", got)
 		}
 	})
 }
