@@ -95,14 +95,18 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 }
 
 // retryWrite reports whether a write command that failed with err goes
-// again at once, as the driver retries its own writes once: outside a
-// transaction, after a network error or a primary stepping down. The
-// driver's retries carry a transaction number, by which the server
-// applies a write only once; these need none, since every op is
-// idempotent and the command repeats from its first. In a transaction,
-// WithTransaction retries the whole unit.
+// again at once, where the driver would retry its own writes once: on a
+// replica set or a sharded cluster, outside a transaction, after a network
+// error or a primary stepping down. The driver's retries carry a
+// transaction number, by which the server applies a write only once;
+// these need none, since every op is idempotent and the command repeats
+// from its first. In a transaction, WithTransaction retries the whole
+// unit; a standalone server, such as the embedded store, has no primary
+// to fail over to, and its client gets the 503 at once.
 func (a *Applier) retryWrite(ctx context.Context, err error) bool {
-	if a.useTx || ctx.Err() != nil {
+	// A command that timed out is not sent again: its time is the
+	// request's, and its connection may still be reading the reply.
+	if !a.caps.Transactions || a.useTx || ctx.Err() != nil || mongo.IsTimeout(err) {
 		return false
 	}
 	if mongo.IsNetworkError(err) {

@@ -105,9 +105,10 @@ func TestWriteCommands(t *testing.T) {
 	})
 }
 
-// TestWriteCommandRetriesOnce checks that a write command that fails as a
-// primary steps down goes again once, as the driver's own writes do, and
-// that a second failure reaches the client as unavailable.
+// TestWriteCommandRetriesOnce checks that on a replica set written
+// without transactions, a write command that fails as a primary steps
+// down goes again once, as the driver's own writes do, and that a second
+// failure reaches the client as unavailable.
 func TestWriteCommandRetriesOnce(t *testing.T) {
 	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock))
 	stepDown := bson.D{{Key: "ok", Value: 0}, {Key: "code", Value: 11602},
@@ -118,7 +119,8 @@ func TestWriteCommandRetriesOnce(t *testing.T) {
 	}
 
 	mt.Run("once", func(mt *mtest.T) {
-		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter},
+			caps: Capabilities{Transactions: true}, log: discardLogger()}
 		mt.AddMockResponses(stepDown, bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}})
 		res, err := a.Apply(mt.Context(), "u", ops)
 		if err != nil || res.Applied != 1 {
@@ -129,13 +131,24 @@ func TestWriteCommandRetriesOnce(t *testing.T) {
 		}
 	})
 	mt.Run("not twice", func(mt *mtest.T) {
-		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter},
+			caps: Capabilities{Transactions: true}, log: discardLogger()}
 		mt.AddMockResponses(stepDown, stepDown, bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}})
 		if _, err := a.Apply(mt.Context(), "u", ops); !errors.Is(err, ErrUnavailable) {
 			mt.Fatalf("Apply = %v, want ErrUnavailable", err)
 		}
 		if got := commandNames(mt); !equalStrings(got, []string{"update", "update"}) {
 			mt.Errorf("commands = %v, want two updates", got)
+		}
+	})
+	mt.Run("not on a standalone", func(mt *mtest.T) {
+		a := &Applier{db: mt.Client.Database("app"), cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
+		mt.AddMockResponses(stepDown, bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 1}})
+		if _, err := a.Apply(mt.Context(), "u", ops); !errors.Is(err, ErrUnavailable) {
+			mt.Fatalf("Apply = %v, want ErrUnavailable", err)
+		}
+		if got := commandNames(mt); !equalStrings(got, []string{"update"}) {
+			mt.Errorf("commands = %v, want one update", got)
 		}
 	})
 }
