@@ -46,7 +46,7 @@ type Applier struct {
 	useTx    bool
 	caps     Capabilities
 	ferretDB bool      // the server is FerretDB: no Decimal128, narrow _id pushdown
-	maxRun   int       // most ops in one bulk write; 0 for no limit
+	maxRun   int       // most ops in one command; 0 for no limit
 	docLocks *docLocks // on FerretDB, which updates a document in two steps
 	log      *slog.Logger
 

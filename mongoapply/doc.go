@@ -6,9 +6,11 @@
 // each unit:
 //
 //  1. validates every op: the collection name, the id, field names, type
-//     restoration, ownership and the collection's hook;
+//     restoration, ownership and the collection's hook, and encodes its
+//     write, straight from the JSON it came in where it can (planDirect);
 //  2. writes the unit, in a MongoDB transaction where the deployment has
-//     them, else as one ordered bulk write per run of ops on a collection;
+//     them, else as ordered update and delete commands, one for each
+//     stretch of ops of one kind on one collection;
 //  3. stores a unit that was refused, by validation or by MongoDB, as one
 //     document in the dead-letter collection, so nothing a client sent is
 //     lost.

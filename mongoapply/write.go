@@ -64,8 +64,8 @@ func (a *Applier) writeUnit(ctx context.Context, writes []write) (outcome, error
 	return out, nil
 }
 
-// writeRuns writes each run of consecutive ops on one collection as one
-// ordered bulk write.
+// writeRuns writes each run of consecutive ops on one collection in order
+// (see bulkWrite).
 func (a *Applier) writeRuns(ctx context.Context, writes []write) (outcome, error) {
 	var out outcome
 	for start := 0; start < len(writes); {
@@ -119,7 +119,7 @@ func (a *Applier) writeRun(ctx context.Context, run []write, offset int) ([]int,
 	return a.writeEach(ctx, run, offset)
 }
 
-// writeEach writes a run one op per bulk write, in order.
+// writeEach writes a run one op per command, in order.
 // TODO(mongoapply): a PATCH that found its document on the first try of the run
 // and not on this one (a DELETE later in the run removed it) is listed as
 // unmatched; it needs both tries' results, and only refused runs on
