@@ -19,8 +19,8 @@ import (
 // its codecs and decodes the id of every upserted document by
 // reflection, which cost more CPU time per op than all the rest of
 // psmongo. A command here is the statements copied into one array, which
-// the driver sends as they are (see runWrites), and its reply is read for
-// the two counts that matter.
+// the driver sends as it is (see runWrites), and its reply is read for the
+// two counts that matter.
 
 // command names the command that carries the write: update for a PUT or
 // a PATCH, delete for a DELETE.
@@ -47,42 +47,39 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 		list = "deletes"
 	}
 
-	size := 0
+	size := len(coll) + 64
 	for _, w := range writes {
 		size += len(w.stmt) + 8
 	}
-	arr := make([]byte, 4, size+5)
+	start, cmd := bsoncore.AppendDocumentStart(make([]byte, 0, size))
+	cmd = bsoncore.AppendStringElement(cmd, name, coll)
+	arr, cmd := bsoncore.AppendArrayElementStart(cmd, list)
 	n := 0
 	for _, w := range writes {
 		if w.stmt == nil {
 			continue
 		}
-		arr = append(arr, byte(bsontype.EmbeddedDocument))
-		arr = append(strconv.AppendInt(arr, int64(n), 10), 0)
-		arr = append(arr, w.stmt...)
+		cmd = append(cmd, byte(bsontype.EmbeddedDocument))
+		cmd = append(strconv.AppendInt(cmd, int64(n), 10), 0)
+		cmd = append(cmd, w.stmt...)
 		n++
 	}
-	arr = append(arr, 0)
-	arr[0], arr[1], arr[2], arr[3] = byte(len(arr)), byte(len(arr)>>8), byte(len(arr)>>16), byte(len(arr)>>24)
-
-	// The driver copies a RawValue into the message as it is, with no
-	// walk over its elements as it would make of a bson.Raw command.
-	cmd := bson.D{
-		{Key: name, Value: coll},
-		{Key: list, Value: bson.RawValue{Type: bsontype.Array, Value: arr}},
-		{Key: "ordered", Value: true},
-	}
+	cmd, _ = bsoncore.AppendArrayEnd(cmd, arr)
+	cmd = bsoncore.AppendBooleanElement(cmd, "ordered", true)
 	// RunCommand leaves the write concern to the command; inside a
 	// transaction only its commit may carry one.
 	if wc := a.db.WriteConcern(); wc != nil && !a.useTx {
 		if t, v, err := wc.MarshalBSONValue(); err == nil {
-			cmd = append(cmd, bson.E{Key: "writeConcern", Value: bson.RawValue{Type: t, Value: v}})
+			cmd = bsoncore.AppendValueElement(cmd, "writeConcern", bsoncore.Value{Type: t, Data: v})
 		}
 	}
+	cmd, _ = bsoncore.AppendDocumentEnd(cmd, start)
 
-	res := a.db.RunCommand(ctx, cmd)
+	// The driver copies each of the command's four elements into its
+	// message as they are.
+	res := a.db.RunCommand(ctx, bson.Raw(cmd))
 	if err := res.Err(); err != nil && a.retryWrite(ctx, err) {
-		res = a.db.RunCommand(ctx, cmd)
+		res = a.db.RunCommand(ctx, bson.Raw(cmd))
 	}
 	if err := res.Err(); err != nil {
 		return writeReply{}, err
