@@ -92,6 +92,50 @@ func TestPlanDirectMatchesPlanLong(t *testing.T) {
 	}
 }
 
+// TestPlanDirectManyKeys plans data of many keys, sent in reverse order,
+// at the top and nested, with and without a key given twice far apart:
+// the direct route must sort them as the long route does and leave the
+// duplicates to it. Such data fits in an op under the size plan measures,
+// and sorting it by insertion took minutes of CPU time for one request.
+func TestPlanDirectManyKeys(t *testing.T) {
+	const n = 50000
+	keys := func(dup bool) string {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i := n; i > 0; i-- {
+			fmt.Fprintf(&b, `"k%06d":%d,`, i, i)
+		}
+		if dup {
+			fmt.Fprintf(&b, `"k%06d":0,`, n)
+		}
+		b.WriteString(`"z":0}`)
+		return b.String()
+	}
+	a := directApplier(t, false)
+	for _, tc := range []struct {
+		name string
+		data string
+		want bool // the direct route takes it
+	}{
+		{"top", keys(false), true},
+		{"nested", `{"o":` + keys(false) + `}`, true},
+		{"top twice", keys(true), false},
+		{"nested twice", `{"o":` + keys(true) + `}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(`{"batch":[{"op":"PUT","table":"t","id":"a","data":` + tc.data + `}]}`)
+			ops, err := ParseBatch(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := a.planDirect("user", &ops[0], Collection{}, new([]byte)); ok != tc.want {
+				t.Fatalf("direct route took the op: %v, want %v", ok, tc.want)
+			}
+			checkPlanDirect(t, tc.name, &ops[0])
+		})
+	}
+}
+
 // TestPlanDirectTakesRealUploads checks that what clients send, under the
 // types a user would give the columns, takes the direct route.
 func TestPlanDirectTakesRealUploads(t *testing.T) {
