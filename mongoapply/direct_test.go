@@ -41,6 +41,7 @@ var directSeeds = []string{
 	`{"op":"PUT","table":"t","id":"a","data":{"t":"2026-02-30 00:00:00","at":"2026-03-14","due":"soon","completed_at":"2026-03-14T09:26"}}`,
 	`{"op":"PUT","table":"t","id":"a","data":{"tags":"[\"a\\\"b\",\"\\u00e9\\ud83d\\ude00\"]","meta":"{\"z\":1,\"a\":{\"k\":[1]}}","o":{"b":1,"a":2},"a":[3]}}`,
 	`{"op":"PUT","table":"t","id":"a","data":{"tags":"[1] x","meta":"[1]","a":" [ 1 , 2 ] ","payload":"{\"$x\":1}","o":"{\"a.b\":1}"}}`,
+	`{"op":"PUT","table":"t","id":"a","data":{"tags":"[1] ]","meta":"{\"k\":1}} x","a":"[1]]]"}}`,
 	`{"op":"PUT","table":"t","id":"a","data":{"tags":"[\"\\ud800\"]","s":"a\u0000b\n\"é\ud83d\ude00","d":"1e400","points":" 2.5 ","price":"3.49"}}`,
 	`{"op":"PUT","table":"t","id":"a","data":{"status":12.50,"title":false,"s":"x","assignee":"65a1f0c2e4b0a1b2c3d4e5f7","oid":"65A1F0C2E4B0A1B2C3D4E5F7"}}`,
 	`{"op":"PUT","table":"t","id":"a","data":{"n":2147483648,"x":9223372036854775808,"big":123456789012345678901234567890,"f":1.5e308,"dec":"19.99"}}`,

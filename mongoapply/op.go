@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unsafe"
 
@@ -322,7 +323,9 @@ func decodeJSON(raw []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", jsonProblem(err))
 	}
-	if dec.More() {
+	// More is false before a closing bracket or brace, which must not
+	// end the text either.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("invalid JSON: trailing data")
 	}
 	return v, nil
