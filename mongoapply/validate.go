@@ -191,6 +191,13 @@ func (a *Applier) checkNamespace(name string) error {
 	if a.ferretDB && strings.HasPrefix(strings.ToLower(name), "_ferretdb_") {
 		return fmt.Errorf("collection %s is reserved by FerretDB", quoteShort(name))
 	}
+	// FerretDB on SQLite quotes a new collection's table name with Go's %q,
+	// whose \" SQLite does not read: creating it fails with an internal
+	// error, which would be a 500 that the client retries for ever.
+	// https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/backends/sqlite/metadata/registry.go
+	if a.ferretDB && strings.Contains(name, `"`) {
+		return fmt.Errorf("collection name %s holds a double quote, which FerretDB cannot store", quoteShort(name))
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package mongoapply
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -267,10 +268,11 @@ func TestCollectionNamesTheStoreRefuses(t *testing.T) {
 	f := newFixture(t, Config{})
 	names := []string{}
 	if f.a.ferretDB {
-		names = append(names, "_ferretdb_x", "_FerretDB_database_metadata")
+		names = append(names, "_ferretdb_x", "_FerretDB_database_metadata", `"q"`, `a"`)
 	}
 	for _, name := range names {
-		res := f.apply("u", `{"batch":[{"op":"PUT","table":"`+name+`","id":"a","data":{}}]}`)
+		quoted, _ := json.Marshal(name)
+		res := f.apply("u", `{"batch":[{"op":"PUT","table":`+string(quoted)+`,"id":"a","data":{}}]}`)
 		if len(res.Rejected) != 1 || res.Rejected[0].Code != CodeInvalidCollection {
 			t.Errorf("PUT on %.40q: %+v, want INVALID_COLLECTION", name, res)
 		}
