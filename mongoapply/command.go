@@ -42,6 +42,28 @@ type writeReply struct {
 // mongo.WriteException (see firstWriteError) whose index counts the
 // writes that have a statement.
 func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (writeReply, error) {
+	cmd := a.commandDoc(coll, writes)
+
+	// The driver copies each of the command's four elements into its
+	// message as they are.
+	res := a.db.RunCommand(ctx, bson.Raw(cmd))
+	if err := res.Err(); err != nil && a.retryWrite(ctx, err) {
+		res = a.db.RunCommand(ctx, bson.Raw(cmd))
+	}
+	if err := res.Err(); err != nil {
+		return writeReply{}, err
+	}
+	raw, err := res.Raw()
+	if err != nil {
+		return writeReply{}, err
+	}
+	return readWriteReply(bsoncore.Document(raw)), nil
+}
+
+// commandDoc returns the command that writes writes, all of one command
+// kind, on collection coll: their statements, in order, leaving out the
+// writes without one.
+func (a *Applier) commandDoc(coll string, writes []write) []byte {
 	name, list := writes[0].command(), "updates"
 	if name == "delete" {
 		list = "deletes"
@@ -49,7 +71,7 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 
 	size := len(coll) + 64
 	for _, w := range writes {
-		size += len(w.stmt) + 8
+		size += statementBytes(w)
 	}
 	start, cmd := bsoncore.AppendDocumentStart(make([]byte, 0, size))
 	cmd = bsoncore.AppendStringElement(cmd, name, coll)
@@ -74,21 +96,7 @@ func (a *Applier) runWrites(ctx context.Context, coll string, writes []write) (w
 		}
 	}
 	cmd, _ = bsoncore.AppendDocumentEnd(cmd, start)
-
-	// The driver copies each of the command's four elements into its
-	// message as they are.
-	res := a.db.RunCommand(ctx, bson.Raw(cmd))
-	if err := res.Err(); err != nil && a.retryWrite(ctx, err) {
-		res = a.db.RunCommand(ctx, bson.Raw(cmd))
-	}
-	if err := res.Err(); err != nil {
-		return writeReply{}, err
-	}
-	raw, err := res.Raw()
-	if err != nil {
-		return writeReply{}, err
-	}
-	return readWriteReply(bsoncore.Document(raw)), nil
+	return cmd
 }
 
 // retryWrite reports whether a write command that failed with err goes

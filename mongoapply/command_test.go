@@ -2,6 +2,7 @@ package mongoapply
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -9,6 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
+
+	"github.com/psmongo/psmongo/devstore/devstoretest"
+	"github.com/psmongo/psmongo/hooks"
 )
 
 func TestReadWriteReply(t *testing.T) {
@@ -151,4 +155,52 @@ func TestWriteCommandRetriesOnce(t *testing.T) {
 			mt.Errorf("commands = %v, want one update", got)
 		}
 	})
+}
+
+// TestCommandsStayWithinMongoDBLimit splits runs of many statements that
+// together come near 16 MiB into commands, and checks that each command,
+// on a collection with a name of 200 bytes and with a write concern, leaves
+// room for the fields the driver adds (database, session, cluster time,
+// transaction) under MongoDB's limit of 16 MiB and 16 KiB for a command,
+// and that every statement goes in one command, in order. The array's
+// element headers, an index per statement, add 20 KB over 3,000
+// statements.
+func TestCommandsStayWithinMongoDBLimit(t *testing.T) {
+	const (
+		mongoDBLimit = 16<<20 + 16<<10
+		driverFields = 1 << 10
+	)
+	wc := options.Database().SetWriteConcern(writeconcern.Majority())
+	a := &Applier{db: devstoretest.Client().Database("app", wc)}
+	coll := strings.Repeat("c", 200)
+	for _, n := range []int{1, 2, 50, 3000, 10000} {
+		put, del := &Op{Kind: hooks.Put}, &Op{Kind: hooks.Delete}
+		run := make([]write, n)
+		for i := range run {
+			run[i] = write{op: put, stmt: make([]byte, 16<<20/n)}
+		}
+		run = append(run, write{op: &Op{Kind: hooks.Patch}}, write{op: del, stmt: make([]byte, 30)})
+
+		written := 0
+		for start := 0; start < len(run); {
+			end, size := commandEnd(run, start)
+			if size > 0 {
+				cmd := a.commandDoc(coll, run[start:end])
+				if len(cmd)+driverFields > mongoDBLimit {
+					t.Errorf("%d statements of %d bytes: a command of %d is %d bytes, over MongoDB's limit less %d for the driver's fields",
+						n, len(run[0].stmt), end-start, len(cmd), driverFields)
+				}
+			}
+			for _, w := range run[start:end] {
+				if w.op.Kind != run[start].op.Kind && w.stmt != nil {
+					t.Fatalf("%d statements: a command mixes %s and %s", n, run[start].op.Kind, w.op.Kind)
+				}
+			}
+			written += end - start
+			start = end
+		}
+		if written != len(run) {
+			t.Errorf("%d statements: commands took %d writes of %d", n, written, len(run))
+		}
+	}
 }

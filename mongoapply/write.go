@@ -145,13 +145,7 @@ func (a *Applier) writeEach(ctx context.Context, run []write, offset int) ([]int
 func (a *Applier) bulkWrite(ctx context.Context, run []write, offset int) ([]int, error) {
 	var unmatched []int
 	for start := 0; start < len(run); {
-		name := run[start].command()
-		end, size := start+1, len(run[start].stmt)
-		for end < len(run) && (run[end].stmt == nil || run[end].command() == name) &&
-			(size+len(run[end].stmt) <= maxCommandBytes || size == 0) {
-			size += len(run[end].stmt)
-			end++
-		}
+		end, size := commandEnd(run, start)
 		if size > 0 {
 			u, err := a.writeCommand(ctx, run, start, end, offset)
 			unmatched = append(unmatched, u...)
@@ -191,8 +185,35 @@ func (a *Applier) writeCommand(ctx context.Context, run []write, start, end, off
 	return a.unmatchedPatches(ctx, coll, run[start:end], reply, offset+start)
 }
 
-// maxCommandBytes bounds the statements of one command, below MongoDB's
-// limit of 16 MiB and 16 KiB for a command. A larger statement, which a
+// commandEnd returns where the command that writes run[start:] ends, and
+// the bytes of its statements: it takes writes of one command kind (update
+// or delete) while the array of their statements stays within
+// maxCommandBytes.
+func commandEnd(run []write, start int) (end, size int) {
+	name := run[start].command()
+	end, size = start+1, statementBytes(run[start])
+	for end < len(run) && (run[end].stmt == nil || run[end].command() == name) &&
+		(size+statementBytes(run[end]) <= maxCommandBytes || size == 0) {
+		size += statementBytes(run[end])
+		end++
+	}
+	return end, size
+}
+
+// statementBytes is what a write's statement takes in a command's array:
+// the statement, and its element's type byte, index and NUL, the index
+// counted at its most, ten digits.
+func statementBytes(w write) int {
+	if w.stmt == nil {
+		return 0
+	}
+	return len(w.stmt) + 12
+}
+
+// maxCommandBytes bounds the array of statements of one command. MongoDB
+// takes a command of up to 16 MiB and 16 KiB, which leaves room for the
+// command's other fields: its name and collection, ordered, the write
+// concern, the session and the cluster time. A larger statement, which a
 // document near the 16 MiB limit makes, goes in a command of its own.
 const maxCommandBytes = 16 << 20
 
