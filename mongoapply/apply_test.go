@@ -170,6 +170,33 @@ func TestPatchMatchingNothingIsReported(t *testing.T) {
 	}
 }
 
+// TestPatchBeforePutMatchingNothingIsReported PATCHes missing documents
+// that later PUTs of the same command create: the PATCHes matched nothing,
+// though the documents are there once the command is written.
+func TestPatchBeforePutMatchingNothingIsReported(t *testing.T) {
+	f := newFixture(t, Config{Collections: map[string]Collection{"lists": {IDType: IDUUID}}})
+	f.apply("", `{"batch":[{"op":"PUT","table":"todos","id":"old","data":{}}]}`)
+	res := f.apply("", `{"batch":[
+		{"op_id":1,"op":"PATCH","table":"todos","id":"a","data":{"done":1}},
+		{"op_id":2,"op":"PUT","table":"todos","id":"b","data":{"title":"b"}},
+		{"op_id":3,"op":"PATCH","table":"todos","id":"old","data":{"done":1}},
+		{"op_id":4,"op":"PUT","table":"todos","id":"a","data":{"title":"a"}},
+		{"op_id":5,"op":"PATCH","table":"todos","id":"b","data":{"done":1}},
+		{"op_id":6,"op":"PATCH","table":"lists","id":"11111111-1111-4111-8111-111111111111","data":{"n":1}},
+		{"op_id":7,"op":"PUT","table":"lists","id":"11111111111141118111111111111111","data":{"n":0}}]}`)
+
+	want := &Result{Applied: 7, Rejected: []Rejection{}, Unmatched: []OpRef{
+		{Index: 0, OpID: []byte("1"), Table: "todos", ID: "a"},
+		{Index: 5, OpID: []byte("6"), Table: "lists", ID: "11111111-1111-4111-8111-111111111111"},
+	}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(bson.M{"_id": "a", "title": "a"}, f.doc("todos", "a")); diff != "" {
+		t.Errorf("document a (-want +got):\n%s", diff)
+	}
+}
+
 func TestPatchAfterDeleteStaysDeleted(t *testing.T) {
 	f := newFixture(t, Config{})
 	f.apply("", `{"batch":[

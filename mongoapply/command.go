@@ -33,8 +33,9 @@ func (w *write) command() string {
 
 // writeReply is what a write command's reply says.
 type writeReply struct {
-	n        int64 // documents matched or upserted (update), or deleted
-	upserted int64 // documents upserted
+	n        int64          // documents matched or upserted (update), or deleted
+	upserted int64          // documents upserted
+	upserts  bsoncore.Array // what the reply says of each: {index, _id}
 }
 
 // runWrites sends writes, all of one command kind on collection coll, as
@@ -137,7 +138,7 @@ func readWriteReply(doc bsoncore.Document) writeReply {
 	}
 	if v, err := doc.LookupErr("upserted"); err == nil {
 		if arr, ok := v.ArrayOK(); ok {
-			r.upserted = countElements(arr)
+			r.upserted, r.upserts = countElements(arr), arr
 		}
 	}
 	return r
@@ -157,6 +158,20 @@ func countElements(arr bsoncore.Array) int64 {
 		n++
 	}
 	return n
+}
+
+// upsertedIDs returns the ids of the documents the command upserted, as
+// docKey gives them with no collection.
+func (r writeReply) upsertedIDs() map[string]bool {
+	ids := make(map[string]bool, r.upserted)
+	vals, _ := r.upserts.Values()
+	for _, v := range vals {
+		if doc, ok := v.DocumentOK(); ok {
+			id := doc.Lookup("_id")
+			ids[docKey("", bson.RawValue{Type: id.Type, Value: id.Data})] = true
+		}
+	}
+	return ids
 }
 
 // firstWriteError returns the first write error of a command's error, if

@@ -293,9 +293,26 @@ func (a *Applier) unmatchedPatches(ctx context.Context, coll string, writes []wr
 		return nil, nil
 	}
 
+	// A document the command upserted did not exist until its first PUT
+	// in the command: a PATCH of it before that matched nothing, though the
+	// document is there by the time it is looked up. FerretDB numbers the
+	// upserted documents of its reply apart from the statements, so the
+	// PUTs are followed here rather than the reply's indexes read.
+	upserted := reply.upsertedIDs()
+	put := make(map[string]bool) // ids the command PUT before w
 	var unmatched []int
 	for i, w := range writes {
-		if w.stmt == nil || w.op.Kind != hooks.Patch {
+		key := docKey("", w.id)
+		switch {
+		case w.stmt == nil:
+			continue
+		case w.op.Kind == hooks.Put:
+			put[key] = true
+			continue
+		case w.op.Kind != hooks.Patch:
+			continue
+		case upserted[key] && !put[key]:
+			unmatched = append(unmatched, offset+i)
 			continue
 		}
 		n, err := a.db.Collection(coll).CountDocuments(ctx, bson.D{{Key: "_id", Value: w.id}})
