@@ -2,6 +2,7 @@ package mongoapply
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -193,16 +194,48 @@ func TestCommandsStayWithinMongoDBLimit(t *testing.T) {
 						n, len(run[0].stmt), end-start, len(cmd), driverFields)
 				}
 			}
+			kinds := map[hooks.Kind]bool{}
 			for _, w := range run[start:end] {
-				if w.op.Kind != run[start].op.Kind && w.stmt != nil {
-					t.Fatalf("%d statements: a command mixes %s and %s", n, run[start].op.Kind, w.op.Kind)
+				if w.stmt != nil {
+					kinds[w.op.Kind] = true
 				}
+			}
+			if len(kinds) > 1 {
+				t.Fatalf("%d statements: a command mixes %v", n, kinds)
 			}
 			written += end - start
 			start = end
 		}
 		if written != len(run) {
 			t.Errorf("%d statements: commands took %d writes of %d", n, written, len(run))
+		}
+	}
+}
+
+// TestCommandsStayWithinMongoDBBatchSize splits runs of more DELETEs than
+// MongoDB takes in one command, which server.max_ops may allow, and checks
+// that no command holds more than 100,000 statements.
+func TestCommandsStayWithinMongoDBBatchSize(t *testing.T) {
+	del := &Op{Kind: hooks.Delete}
+	stmt := []byte("a delete statement")
+	for _, n := range []int{100_000, 100_001, 250_000} {
+		run := make([]write, n)
+		for i := range run {
+			run[i] = write{op: del, stmt: stmt}
+		}
+
+		var commands []int
+		for start := 0; start < len(run); {
+			end, _ := commandEnd(run, start)
+			commands = append(commands, end-start)
+			start = end
+		}
+		want := []int{}
+		for left := n; left > 0; left -= min(left, 100_000) {
+			want = append(want, min(left, 100_000))
+		}
+		if !slices.Equal(commands, want) {
+			t.Errorf("%d DELETEs went in commands of %v statements, want %v", n, commands, want)
 		}
 	}
 }

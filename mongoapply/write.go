@@ -187,15 +187,22 @@ func (a *Applier) writeCommand(ctx context.Context, run []write, start, end, off
 
 // commandEnd returns where the command that writes run[start:] ends, and
 // the bytes of its statements: it takes writes of one command kind (update
-// or delete) while the array of their statements stays within
-// maxCommandBytes.
+// or delete) while their statements are at most maxCommandStatements and
+// their array stays within maxCommandBytes.
 func commandEnd(run []write, start int) (end, size int) {
 	name := run[start].command()
-	end, size = start+1, statementBytes(run[start])
-	for end < len(run) && (run[end].stmt == nil || run[end].command() == name) &&
-		(size+statementBytes(run[end]) <= maxCommandBytes || size == 0) {
-		size += statementBytes(run[end])
-		end++
+	statements := 0
+	for end = start; end < len(run); end++ {
+		w := run[end]
+		if w.stmt == nil {
+			continue
+		}
+		if w.command() != name || statements == maxCommandStatements ||
+			size > 0 && size+statementBytes(w) > maxCommandBytes {
+			break
+		}
+		size += statementBytes(w)
+		statements++
 	}
 	return end, size
 }
@@ -209,6 +216,10 @@ func statementBytes(w write) int {
 	}
 	return len(w.stmt) + 12
 }
+
+// maxCommandStatements is the most statements MongoDB takes in one write
+// command (its maxWriteBatchSize); server.max_ops may allow more ops.
+const maxCommandStatements = 100_000
 
 // maxCommandBytes bounds the array of statements of one command. MongoDB
 // takes a command of up to 16 MiB and 16 KiB, which leaves room for the
