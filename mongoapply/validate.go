@@ -128,6 +128,11 @@ func (a *Applier) planLong(ctx context.Context, userID string, op *Op, rules Col
 	if r := checkOwnerData(rules, userID, op, data); r != nil {
 		return write{}, r
 	}
+	if a.ferretDB {
+		if r := checkFerretDBNames(data); r != nil {
+			return write{}, r
+		}
+	}
 
 	if r := checkSize(op, data); r != nil {
 		return write{}, r
@@ -332,6 +337,36 @@ func checkOwnerData(rules Collection, userID string, op *Op, data map[string]any
 		return &refusal{code: CodeForbidden, message: msg}
 	}
 	return nil
+}
+
+// checkFerretDBNames refuses a field name that FerretDB 1.24 on SQLite
+// cannot store: it writes a document's top-level keys into its JSON
+// unescaped, so a double quote or a backslash makes JSON SQLite refuses,
+// and a control character makes JSON SQLite keeps but FerretDB cannot
+// read back, after which every write of the document fails. Either is an
+// internal error, which the client would retry for ever. The direct route
+// takes no such name: in JSON each needs an escape, on which it gives up.
+// https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/handler/sjson/sjson.go
+func checkFerretDBNames(data map[string]any) *refusal {
+	for k := range data {
+		if !ferretDBName(k) {
+			// Report the first in key order, the same on every try.
+			for _, k := range sortedKeys(data) {
+				if !ferretDBName(k) {
+					msg := fmt.Sprintf("field name %s holds a quote, a backslash or a control character, "+
+						"which this deployment (FerretDB) cannot store in a top-level field name", quoteShort(k))
+					return &refusal{code: CodeInvalidField, message: msg}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ferretDBName reports whether FerretDB can store k as a top-level field
+// name (see checkFerretDBNames).
+func ferretDBName(k string) bool {
+	return !strings.ContainsFunc(k, func(c rune) bool { return c < 0x20 || c == '"' || c == '\\' })
 }
 
 // buildStatement returns the statement of one op's write in an update or

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -291,6 +292,33 @@ func TestCollectionNamesTheStoreRefuses(t *testing.T) {
 	res, err := a.Apply(t.Context(), "u", ops)
 	if err != nil || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Message, "more than 255") {
 		t.Errorf("PUT on a 195-byte name in a 60-byte database: %+v, %v; want INVALID_COLLECTION", res, err)
+	}
+}
+
+// TestFieldNamesFerretDBCannotStore writes top-level field names with a
+// quote, a backslash or a control character, which FerretDB writes into
+// its JSON unescaped: it must refuse them, where MongoDB stores them, and
+// a document must take writes after either. Nested names are escaped by
+// FerretDB, and stored on both.
+func TestFieldNamesFerretDBCannotStore(t *testing.T) {
+	f := newFixture(t, Config{Collections: map[string]Collection{"merged": {Put: PutMerge}}})
+	for i, name := range []string{`a\"b`, `a\\b`, `\u0001`, `a\nb`, `\t`, `\u001f`} { // as JSON text
+		for _, op := range []string{`"op":"PUT","table":"todos"`, `"op":"PATCH","table":"todos"`, `"op":"PUT","table":"merged"`} {
+			id := fmt.Sprint(i)
+			f.apply("", `{"batch":[{"op":"PUT","table":"todos","id":"`+id+`","data":{"v":0}}]}`)
+			res := f.apply("", `{"batch":[{`+op+`,"id":"`+id+`","data":{"`+name+`":1}}]}`)
+			switch {
+			case f.a.ferretDB && (len(res.Rejected) != 1 || res.Rejected[0].Code != CodeInvalidField):
+				t.Errorf("%s of field %s on FerretDB: %+v, want INVALID_FIELD", op, name, res)
+			case !f.a.ferretDB && res.Applied != 1:
+				t.Errorf("%s of field %s: %+v, want it applied", op, name, res)
+			}
+			res = f.apply("", `{"batch":[{"op":"PUT","table":"todos","id":"`+id+`","data":{"o":{"`+name+`":1}}},`+
+				`{"op":"PATCH","table":"todos","id":"`+id+`","data":{"v":2}},{"op":"DELETE","table":"todos","id":"`+id+`"}]}`)
+			if res.Applied != 3 {
+				t.Errorf("PUT with field o.%s, PATCH, DELETE after %s: %+v, want all applied", name, op, res)
+			}
+		}
 	}
 }
 
