@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/integration/mtest"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/writeconcern"
@@ -237,5 +238,26 @@ func TestCommandsStayWithinMongoDBBatchSize(t *testing.T) {
 		if !slices.Equal(commands, want) {
 			t.Errorf("%d DELETEs went in commands of %v statements, want %v", n, commands, want)
 		}
+	}
+}
+
+// TestWritesToAViewAreRefused classifies MongoDB's answer to a write to a
+// view, which the embedded store does not have: the command's first op is
+// refused with INVALID_COLLECTION, after the writes before the command.
+func TestWritesToAViewAreRefused(t *testing.T) {
+	patch, put := &Op{Kind: hooks.Patch}, &Op{Kind: hooks.Put}
+	writes := []write{{op: patch}, {op: put, stmt: []byte{0}}, {op: put, stmt: []byte{0}}}
+	err := mongo.CommandError{Code: 166, Name: "CommandNotSupportedOnView",
+		Message: "Namespace db.v is a view, not a collection"}
+
+	got := runError(err, writes, 3, 10)
+	var refused *writeRefused
+	if !errors.As(got, &refused) {
+		t.Fatalf("runError(%v) = %v, want a refused write", err, got)
+	}
+	want := refusal{index: 14, code: CodeInvalidCollection,
+		message: "MongoDB refused the collection: (CommandNotSupportedOnView) Namespace db.v is a view, not a collection"}
+	if refused.refusal != want || refused.applied != 4 {
+		t.Errorf("runError(%v) = %+v, applied %d; want %+v, applied 4", err, refused.refusal, refused.applied, want)
 	}
 }

@@ -253,10 +253,12 @@ func runError(err error, writes []write, start, offset int) error {
 	first, _ := writeAt(writes, 0)
 
 	// A command error that is about the namespace, not a document, refuses
-	// the command's first op, before which nothing of it was written.
+	// the command's first op, before which nothing of it was written: a
+	// name MongoDB does not allow (InvalidNamespace), or a view, which
+	// takes no writes (CommandNotSupportedOnView).
 	var ce mongo.CommandError
-	if errors.As(err, &ce) && ce.Code == 73 { // InvalidNamespace
-		msg := "MongoDB refused the collection name: " + errorMessage(ce)
+	if errors.As(err, &ce) && (ce.Code == 73 || ce.Code == 166) {
+		msg := "MongoDB refused the collection: " + errorMessage(ce)
 		return &writeRefused{refusal: refusal{index: offset + start + first, code: CodeInvalidCollection, message: msg}, applied: start + first}
 	}
 
