@@ -67,6 +67,12 @@ func New(ctx context.Context, db *mongo.Database, cfg Config) (*Applier, error) 
 	cfg.Limits = cfg.Limits.withDefaults()
 	a := &Applier{db: db, cfg: cfg, log: cfg.Logger.With("component", "mongoapply")}
 
+	// With w: 0 MongoDB answers before it writes: a refused write, or a
+	// PATCH that found nothing, would pass unseen, and a 200 would drop
+	// from the client's queue ops that never reached the database.
+	if wc := db.WriteConcern(); wc != nil && !wc.Acknowledged() {
+		return nil, errors.New("config: mongodb.uri asks for unacknowledged writes (w=0), which cannot confirm an upload; use w=1 or w=majority")
+	}
 	caps, err := Probe(ctx, db.Client())
 	if err != nil {
 		return nil, err

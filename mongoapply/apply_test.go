@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/writeconcern"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/hooks"
@@ -244,5 +245,16 @@ func TestParseOneNamesTheSyntaxError(t *testing.T) {
 	_, err := ParseOne(hooks.Put, []byte(`{"table":"todos","id":"a"} trailing`))
 	if err == nil || !strings.Contains(err.Error(), "invalid character 't' after top-level value") {
 		t.Errorf("ParseOne: %v, want the JSON error named", err)
+	}
+}
+
+// TestNewRefusesUnacknowledgedWrites checks that a URI asking for w=0,
+// with which MongoDB answers before it writes, stops start-up.
+func TestNewRefusesUnacknowledgedWrites(t *testing.T) {
+	db := devstoretest.Client().Database(devstoretest.DatabaseName(t),
+		options.Database().SetWriteConcern(writeconcern.Unacknowledged()))
+	_, err := New(t.Context(), db, Config{})
+	if err == nil || !strings.Contains(err.Error(), "w=0") {
+		t.Errorf("New with w=0 = %v, want an error naming w=0", err)
 	}
 }

@@ -57,6 +57,14 @@ func isTransient(err error) bool {
 		return true
 	}
 
+	// A write concern error means the write was applied but not yet as
+	// durably as asked, as when replication times out (code 64): the
+	// client retries, which every op being idempotent allows.
+	var written mongo.WriteException
+	if errors.As(err, &written) && written.WriteConcernError != nil {
+		return true
+	}
+
 	var server mongo.ServerError
 	if errors.As(err, &server) {
 		for code := range transientCodes {

@@ -162,7 +162,8 @@ func checkSize(op *Op, data map[string]any) *refusal {
 	if err == nil && len(b) <= maxDocument {
 		return nil
 	}
-	msg := fmt.Sprintf("the document would be larger than MongoDB's 16 MiB limit (%d bytes as BSON)", len(b))
+	msg := fmt.Sprintf("the document would be %d bytes as BSON, more than the %d that MongoDB's 16 MiB limit leaves with room for the write around it",
+		len(b), maxDocument)
 	if err != nil {
 		msg = "the document cannot be encoded as BSON: " + errorMessage(err)
 	}
