@@ -1,12 +1,15 @@
 package mongoapply
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/integration/mtest"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -46,71 +49,81 @@ func TestReadWriteReply(t *testing.T) {
 	}
 }
 
-// TestWriteCommands checks the commands a unit becomes: one per stretch of
-// one kind, in order, with the statements the ops planned, and the
-// database's write concern outside transactions.
+// TestWriteCommands checks the commands a unit becomes on the test
+// deployment: one per stretch of one kind on one collection, in order,
+// with the statements the ops planned and the database's write concern.
 func TestWriteCommands(t *testing.T) {
-	wc := writeconcern.Majority()
-	mt := mtest.New(t, mtest.NewOptions().ClientType(mtest.Mock).DatabaseName("app").
-		CollectionName("todos"))
-	mt.Run("commands", func(mt *mtest.T) {
-		db := mt.Client.Database("app", options.Database().SetWriteConcern(wc))
-		a := &Applier{db: db, cfg: Config{DeadLetter: DefaultDeadLetter}, log: discardLogger()}
-		ok := bson.D{{Key: "ok", Value: 1}, {Key: "n", Value: 2}}
-		mt.AddMockResponses(ok, ok, ok)
-		ops, err := ParseBatch([]byte(`{"batch":[
-			{"op":"PUT","table":"todos","id":"a","data":{"x":1}},
-			{"op":"PATCH","table":"todos","id":"a","data":{"y":2}},
-			{"op":"DELETE","table":"todos","id":"b"},
-			{"op":"PATCH","table":"todos","id":"c","data":{}},
-			{"op":"DELETE","table":"todos","id":"c"},
-			{"op":"PUT","table":"lists","id":"l"}]}`))
-		if err != nil {
-			mt.Fatal(err)
+	var mu sync.Mutex
+	var started []bson.Raw
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if e.CommandName == "update" || e.CommandName == "delete" {
+			mu.Lock()
+			started = append(started, bson.Raw(slices.Clone(e.Command)))
+			mu.Unlock()
 		}
-		res, err := a.Apply(mt.Context(), "u", ops)
-		if err != nil || res.Applied != 6 {
-			mt.Fatalf("Apply = %+v, %v; want 6 applied", res, err)
-		}
+	}}
+	client, err := mongo.Connect(t.Context(), options.Client().ApplyURI(devstoretest.URI()).SetMonitor(monitor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	db := client.Database(devstoretest.DatabaseName(t), options.Database().SetWriteConcern(writeconcern.Majority()))
+	a, err := New(t.Context(), db, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-		want := []struct {
-			name, coll string
-			stmts      []string
-		}{
-			{"update", "todos", []string{
-				`{"q": {"_id": "a"},"u": {"_id": "a","x": {"$numberInt":"1"}},"upsert": true}`,
-				`{"q": {"_id": "a"},"u": {"$set": {"y": {"$numberInt":"2"}}}}`}},
-			{"delete", "todos", []string{
-				`{"q": {"_id": "b"},"limit": {"$numberInt":"1"}}`,
-				`{"q": {"_id": "c"},"limit": {"$numberInt":"1"}}`}},
-			{"update", "lists", []string{`{"q": {"_id": "l"},"u": {"_id": "l"},"upsert": true}`}},
+	ops, err := ParseBatch([]byte(`{"batch":[
+		{"op":"PUT","table":"todos","id":"a","data":{"x":1}},
+		{"op":"PATCH","table":"todos","id":"a","data":{"y":2}},
+		{"op":"DELETE","table":"todos","id":"b"},
+		{"op":"PATCH","table":"todos","id":"c","data":{}},
+		{"op":"DELETE","table":"todos","id":"c"},
+		{"op":"PUT","table":"lists","id":"l"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Apply(t.Context(), "u", ops)
+	if err != nil || res.Applied != 6 || len(res.Unmatched) != 0 {
+		t.Fatalf("Apply = %+v, %v; want 6 applied, none unmatched", res, err)
+	}
+
+	want := []struct {
+		name, coll string
+		stmts      []string
+	}{
+		{"update", "todos", []string{
+			`{"q": {"_id": "a"},"u": {"_id": "a","x": {"$numberInt":"1"}},"upsert": true}`,
+			`{"q": {"_id": "a"},"u": {"$set": {"y": {"$numberInt":"2"}}}}`}},
+		{"delete", "todos", []string{
+			`{"q": {"_id": "b"},"limit": {"$numberInt":"1"}}`,
+			`{"q": {"_id": "c"},"limit": {"$numberInt":"1"}}`}},
+		{"update", "lists", []string{`{"q": {"_id": "l"},"u": {"_id": "l"},"upsert": true}`}},
+	}
+	if len(started) != len(want) {
+		t.Fatalf("%d write commands, want %d: %v", len(started), len(want), started)
+	}
+	for i, w := range want {
+		cmd := started[i]
+		if cmd.Lookup(w.name).StringValue() != w.coll {
+			t.Errorf("command %d = %s, want %s on %s", i, cmd, w.name, w.coll)
 		}
-		events := mt.GetAllStartedEvents()
-		if len(events) != len(want) {
-			mt.Fatalf("%d commands, want %d: %v", len(events), len(want), commandNames(mt))
+		stmts, _ := cmd.Lookup(w.name + "s").Array().Values()
+		if len(stmts) != len(w.stmts) {
+			t.Fatalf("command %d has %d statements, want %d: %s", i, len(stmts), len(w.stmts), cmd)
 		}
-		for i, w := range want {
-			cmd := events[i].Command
-			if events[i].CommandName != w.name || cmd.Lookup(w.name).StringValue() != w.coll {
-				mt.Errorf("command %d = %s, want %s on %s", i, cmd, w.name, w.coll)
-			}
-			stmts, _ := cmd.Lookup(w.name + "s").Array().Values()
-			if len(stmts) != len(w.stmts) {
-				mt.Fatalf("command %d has %d statements, want %d: %s", i, len(stmts), len(w.stmts), cmd)
-			}
-			for j, s := range stmts {
-				if got := s.Document().String(); got != w.stmts[j] {
-					mt.Errorf("command %d statement %d = %s, want %s", i, j, got, w.stmts[j])
-				}
-			}
-			if !cmd.Lookup("ordered").Boolean() {
-				mt.Errorf("command %d is not ordered: %s", i, cmd)
-			}
-			if got := cmd.Lookup("writeConcern", "w").StringValue(); got != "majority" {
-				mt.Errorf("command %d has write concern %q, want the database's majority: %s", i, got, cmd)
+		for j, s := range stmts {
+			if got := s.Document().String(); got != w.stmts[j] {
+				t.Errorf("command %d statement %d = %s, want %s", i, j, got, w.stmts[j])
 			}
 		}
-	})
+		if !cmd.Lookup("ordered").Boolean() {
+			t.Errorf("command %d is not ordered: %s", i, cmd)
+		}
+		if got := cmd.Lookup("writeConcern", "w").StringValue(); got != "majority" {
+			t.Errorf("command %d has write concern %q, want the database's majority: %s", i, got, cmd)
+		}
+	}
 }
 
 // TestWriteCommandRetriesOnce checks that on a replica set written
