@@ -84,7 +84,8 @@ func BenchmarkParseBatch(b *testing.B) {
 	}
 }
 
-// BenchmarkRestore restores the types of each op's data.
+// BenchmarkRestore restores the types of each op's decoded data, as plan's
+// long route does for ops the direct route leaves to it.
 func BenchmarkRestore(b *testing.B) {
 	ops, err := ParseBatch(todoBatch("connector", 100, 0))
 	if err != nil {
@@ -106,8 +107,9 @@ func BenchmarkRestore(b *testing.B) {
 	}
 }
 
-// BenchmarkBuildModels builds the write model of each op from restored data.
-func BenchmarkBuildModels(b *testing.B) {
+// BenchmarkBuildStatements builds the statement of each op's write from
+// restored data, as plan's long route does.
+func BenchmarkBuildStatements(b *testing.B) {
 	ops, err := ParseBatch(todoBatch("connector", 100, 0))
 	if err != nil {
 		b.Fatal(err)
@@ -129,7 +131,8 @@ func BenchmarkBuildModels(b *testing.B) {
 	}
 }
 
-// BenchmarkPlan plans a unit of 100 ops: checks, restores and models.
+// BenchmarkPlan plans a unit of 100 ops: checks, restores and
+// statements, on the direct route.
 func BenchmarkPlan(b *testing.B) {
 	ops, err := ParseBatch(todoBatch("connector", 100, 0))
 	if err != nil {
