@@ -27,6 +27,8 @@ COPY config.yaml /config.yaml
 # is writable.
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV PSMONGO_DATA_DIR=/data
+# config.yaml keeps the server on loopback; a container serves its network.
+ENV PSMONGO_SERVER_HOST=0.0.0.0
 USER 65532:65532
 EXPOSE 6060
 # Exec form throughout: the image has no shell. The healthcheck reads the

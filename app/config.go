@@ -117,7 +117,7 @@ type CollectionConfig struct {
 // defaults holds every scalar key, so that an environment variable alone
 // reaches the config (https://github.com/spf13/viper/issues/761).
 var defaults = map[string]any{
-	"server.host":                 "",
+	"server.host":                 "127.0.0.1",
 	"server.port":                 "6060",
 	"server.body_limit":           "16MiB",
 	"server.request_timeout":      "30s",

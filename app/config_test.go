@@ -33,7 +33,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		cfg.Server.ShutdownTimeout != 20*time.Second || cfg.Log.Format != LogJSON {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	limits := ServerConfig{Host: "", Port: 6060, BodyLimit: 16 << 20, RequestTimeout: 30 * time.Second,
+	limits := ServerConfig{Host: "127.0.0.1", Port: 6060, BodyLimit: 16 << 20, RequestTimeout: 30 * time.Second,
 		ShutdownTimeout: 20 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10, MaxURLBytes: 8 << 10, MaxOps: 10_000,
 		Limits: mongoapply.Limits{MaxDepth: 64, MaxIDBytes: 1000, MaxFieldBytes: 1024}}
