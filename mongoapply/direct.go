@@ -282,9 +282,22 @@ func sortMembers(members []member) bool {
 	return true
 }
 
-// name reports whether a field name may be stored and is within the limit.
+// name reports whether a field name may be stored and is within the
+// limit, as checkKey and the limit walk decide, in one pass over an ASCII
+// name.
 func (e *directEncoder) name(k string) bool {
-	return checkKey(k) == nil && (e.limits.MaxFieldBytes <= 0 || len(k) <= e.limits.MaxFieldBytes)
+	if k == "" || k[0] == '$' || e.limits.MaxFieldBytes > 0 && len(k) > e.limits.MaxFieldBytes {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
+		case c == '.' || c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return checkKey(k) == nil
+		}
+	}
+	return true
 }
 
 // enter reports whether a container at depth is within the limit.

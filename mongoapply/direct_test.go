@@ -280,3 +280,18 @@ func recordedUploads(t testing.TB) map[string][]byte {
 	}
 	return bodies
 }
+
+// TestDirectNameMatchesCheckKey holds the direct route's one-pass check of
+// a field name to checkKey and the name limit.
+func TestDirectNameMatchesCheckKey(t *testing.T) {
+	e := directEncoder{limits: Limits{MaxFieldBytes: 8}}
+	for _, k := range []string{
+		"", "a", "$a", "a$", "a.b", ".", "a\x00", "é", "$é", "é.", "\xff", "a\xffb", "12345678", "123456789",
+		"ééé", "éééé", "\u00a0", "a b", "_id",
+	} {
+		want := checkKey(k) == nil && len(k) <= 8
+		if got := e.name(k); got != want {
+			t.Errorf("name(%q) = %v, want %v", k, got, want)
+		}
+	}
+}

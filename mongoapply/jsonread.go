@@ -197,6 +197,9 @@ func (r *jsonReader) scanString() (s string, escaped, ascii, ok bool) {
 	}
 	ascii = true
 	for i := r.i + 1; i < len(r.s); i++ {
+		if plainByte[r.s[i]] {
+			continue
+		}
 		switch c := r.s[i]; {
 		case c == '"':
 			s, r.i = r.s[r.i+1:i], i+1
@@ -215,6 +218,15 @@ func (r *jsonReader) scanString() (s string, escaped, ascii, ok bool) {
 	}
 	return "", false, false, false
 }
+
+// plainByte marks the bytes a string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escapeLen returns the length of the escape at the start of s, or 0 if it
 // is not one JSON allows.
