@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -500,12 +499,12 @@ func (e *directEncoder) jsonText(dst []byte, key string, r *jsonReader, tok toke
 // unescapeText decodes the escapes of s, JSON text kept in a string; it
 // gives up on a lone surrogate, which plan refuses.
 func unescapeText(s string) (string, bool) {
-	b, ok := appendUnescaped(make([]byte, 0, len(s)), s)
+	b, ok := appendUnquoted(make([]byte, 0, len(s)), s, false)
 	return unsafeText(b), ok
 }
 
 // appendString appends the string tok; its text is valid UTF-8, which
-// checkOp saw to for the op and appendUnescaped for JSON text.
+// checkOp saw to for the op and appendUnquoted for JSON text.
 func appendString(dst []byte, key string, tok token) ([]byte, bool) {
 	if !tok.escaped {
 		if !tok.ascii && !utf8.ValidString(tok.text) {
@@ -516,51 +515,13 @@ func appendString(dst []byte, key string, tok token) ([]byte, bool) {
 	dst = bsoncore.AppendHeader(dst, bsontype.String, key)
 	at := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	dst, ok := appendUnescaped(dst, tok.text)
+	dst, ok := appendUnquoted(dst, tok.text, false)
 	if !ok {
 		return nil, false
 	}
 	dst = append(dst, 0)
 	n := len(dst) - at - 4
 	dst[at], dst[at+1], dst[at+2], dst[at+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
-	return dst, true
-}
-
-// appendUnescaped appends s, the text of a JSON string whose escapes
-// scanString checked, with its escapes decoded. It gives up on a lone
-// surrogate and on invalid UTF-8, which unquote would mend.
-func appendUnescaped(dst []byte, s string) ([]byte, bool) {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\' && s[i+1] == 'u':
-			r, _ := unitEscape(s[i:])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				low, ok := unitEscape(s[i:])
-				d := utf16.DecodeRune(r, low)
-				if !ok || d == utf8.RuneError {
-					return nil, false
-				}
-				r = d
-				i += 6
-			}
-			dst = utf8.AppendRune(dst, r)
-		case c == '\\':
-			dst = append(dst, unescaped[s[i+1]])
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return nil, false
-			}
-			dst = append(dst, s[i:i+size]...)
-			i += size
-		}
-	}
 	return dst, true
 }
 

@@ -271,8 +271,15 @@ func unitEscape(s string) (rune, bool) {
 // mends invalid UTF-8 and lone surrogates with U+FFFD, as encoding/json
 // does.
 func unquote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	b, _ := appendUnquoted(make([]byte, 0, len(s)), s, true)
+	return unsafeText(b) // b is not kept, nor changed
+}
+
+// appendUnquoted appends s, the text of a JSON string whose escapes
+// scanString checked, with its escapes decoded. A lone surrogate or a byte
+// that is not UTF-8 becomes U+FFFD when mend is set, as encoding/json
+// makes it; otherwise appendUnquoted reports false.
+func appendUnquoted(dst []byte, s string, mend bool) ([]byte, bool) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -281,27 +288,33 @@ func unquote(s string) string {
 			i += 6
 			if utf16.IsSurrogate(r) {
 				low, ok := unitEscape(s[i:])
-				if d := utf16.DecodeRune(r, low); ok && d != unicode.ReplacementChar {
-					b.WriteRune(d)
+				switch d := utf16.DecodeRune(r, low); {
+				case ok && d != unicode.ReplacementChar:
+					r = d
 					i += 6
-					continue
+				case !mend:
+					return nil, false
+				default:
+					r = unicode.ReplacementChar
 				}
-				r = unicode.ReplacementChar
 			}
-			b.WriteRune(r)
+			dst = utf8.AppendRune(dst, r)
 		case c == '\\':
-			b.WriteByte(unescaped[s[i+1]])
+			dst = append(dst, unescaped[s[i+1]])
 			i += 2
 		case c < utf8.RuneSelf:
-			b.WriteByte(c)
+			dst = append(dst, c)
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
-			b.WriteRune(r) // utf8.RuneError for an invalid byte
+			if r == utf8.RuneError && size <= 1 && !mend {
+				return nil, false
+			}
+			dst = utf8.AppendRune(dst, r) // U+FFFD for a byte that is not UTF-8
 			i += size
 		}
 	}
-	return b.String()
+	return dst, true
 }
 
 // unescaped maps the letter of a one-letter escape to its byte.
