@@ -16,6 +16,7 @@ import (
 type verifiedTokens struct {
 	mu     sync.Mutex
 	tokens map[verifiedKey]verifiedToken
+	bytes  int // of the tokens, audiences and subjects remembered
 }
 
 type verifiedKey struct{ token, audience string }
@@ -25,10 +26,15 @@ type verifiedToken struct {
 	from, until time.Time // the token verifies at from and after, and before until
 }
 
-// maxVerifiedTokens bounds the memory the tokens take: about a kilobyte
-// each, so a few megabytes at most. Past it the memory starts afresh,
-// which costs a verification per token once more.
-const maxVerifiedTokens = 4096
+// maxVerifiedTokens and maxVerifiedBytes bound the memory the tokens
+// take: a token is about a kilobyte, but one for a long user id may fill
+// the request's headers, so the count alone would not bound the bytes.
+// Past either the memory starts afresh, which costs a verification per
+// token once more.
+const (
+	maxVerifiedTokens = 4096
+	maxVerifiedBytes  = 4 << 20
+)
 
 // lookup returns the subject of token if it verified for audience and is
 // still valid at now.
@@ -47,10 +53,18 @@ func (v *verifiedTokens) add(token, audience string, t verifiedToken) {
 	// The token may sit in memory that the caller reuses.
 	k := verifiedKey{token: string([]byte(token)), audience: string([]byte(audience))}
 	t.subject = string([]byte(t.subject))
+	size := len(k.token) + len(k.audience) + len(t.subject)
+	if size > maxVerifiedBytes {
+		return
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.tokens == nil || len(v.tokens) >= maxVerifiedTokens {
+	if v.tokens == nil || len(v.tokens) >= maxVerifiedTokens || v.bytes+size > maxVerifiedBytes {
 		v.tokens = make(map[verifiedKey]verifiedToken)
+		v.bytes = 0
+	}
+	if _, ok := v.tokens[k]; !ok {
+		v.bytes += size
 	}
 	v.tokens[k] = t
 }

@@ -3,6 +3,7 @@ package keys
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,29 @@ func TestVerifiedTokensBounded(t *testing.T) {
 		t.Errorf("%d tokens remembered, want between 1 and %d", n, maxVerifiedTokens)
 	}
 	if _, ok := v.lookup(fmt.Sprint("token-", maxVerifiedTokens+9), testAudience, time.Now()); !ok {
+		t.Error("the last token added is not remembered")
+	}
+}
+
+// TestVerifiedTokensBoundedInBytes checks that long tokens, such as those
+// for user ids that fill a request's headers, stay within
+// maxVerifiedBytes, however few they are.
+func TestVerifiedTokensBoundedInBytes(t *testing.T) {
+	var v verifiedTokens
+	until := time.Now().Add(time.Hour)
+	long := strings.Repeat("x", 12<<10)
+	for i := range 1000 {
+		v.add(fmt.Sprint(long, i), testAudience, verifiedToken{subject: long, until: until})
+		total := 0
+		for k, tok := range v.tokens {
+			total += len(k.token) + len(k.audience) + len(tok.subject)
+		}
+		if total > maxVerifiedBytes || total != v.bytes {
+			t.Fatalf("after %d tokens: %d bytes remembered, counted %d, want at most %d",
+				i+1, total, v.bytes, maxVerifiedBytes)
+		}
+	}
+	if _, ok := v.lookup(fmt.Sprint(long, 999), testAudience, time.Now()); !ok {
 		t.Error("the last token added is not remembered")
 	}
 }
