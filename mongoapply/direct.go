@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/bsontype"
-	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
 
 	"github.com/psmongo/psmongo/hooks"
@@ -26,7 +25,7 @@ import (
 // share so that they cost one allocation rather than one each; the
 // statements before it are never written again.
 func (a *Applier) planDirect(userID string, op *Op, rules Collection, arena *[]byte) (write, bool) {
-	if op.tooManyValues || len(op.Raw) >= 1<<20 || rules.OwnerField != "" && userID == "" {
+	if op.tooManyValues || len(op.Raw) >= measuredOpBytes || rules.OwnerField != "" && userID == "" {
 		return write{}, false // refused, or measured by checkSize
 	}
 	if _, ok := a.cfg.Hooks.Lookup(op.Table); ok {
@@ -112,60 +111,6 @@ func (a *Applier) appendStatement(dst []byte, e *directEncoder, userID string, o
 // idOf returns the value of the _id element at stmt[elem:end].
 func idOf(stmt []byte, elem, end int) bson.RawValue {
 	return bson.RawValue{Type: bsontype.Type(stmt[elem]), Value: stmt[elem+len("_id")+2 : end : end]}
-}
-
-// appendID appends the element key: the _id of the row id s under the
-// collection's id type, as documentID gives it, or reports false.
-func appendID(dst []byte, key, s string, t IDType) ([]byte, bool) {
-	switch t {
-	case IDObjectID:
-		id, err := primitive.ObjectIDFromHex(s)
-		if err != nil {
-			return nil, false
-		}
-		return bsoncore.AppendObjectIDElement(dst, key, id), true
-	case IDUUID:
-		var b [16]byte
-		if !uuidBytes(&b, s) {
-			return nil, false
-		}
-		return bsoncore.AppendBinaryElement(dst, key, 4, b[:]), true
-	}
-	return bsoncore.AppendStringElement(dst, key, s), true
-}
-
-// uuidBytes reads a UUID as parseUUID does, into b.
-func uuidBytes(b *[16]byte, s string) bool {
-	if len(s) == 36 {
-		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-			return false
-		}
-		s = s[:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	}
-	if len(s) != 32 {
-		return false
-	}
-	for i := range b {
-		hi, ok1 := hexDigit(s[2*i])
-		lo, ok2 := hexDigit(s[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		b[i] = hi<<4 | lo
-	}
-	return true
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // directEncoder writes restored values as BSON straight from JSON text.

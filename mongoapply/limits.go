@@ -262,16 +262,11 @@ func escapeLength(b []byte) (int, bool) {
 func hex4(b []byte) rune {
 	var r rune
 	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case 'a' <= c && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case 'A' <= c && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
+		d, ok := hexDigit(c)
+		if !ok {
 			return -1
 		}
+		r = r<<4 | rune(d)
 	}
 	return r
 }

@@ -147,6 +147,10 @@ func (a *Applier) planLong(ctx context.Context, userID string, op *Op, rules Col
 	return w, nil
 }
 
+// measuredOpBytes is the size of JSON from which checkSize measures an
+// op's document: smaller JSON does not grow past the limit as BSON.
+const measuredOpBytes = 1 << 20
+
 // maxDocument is MongoDB's document size limit, less room for the _id.
 const maxDocument = 16<<20 - 1<<10
 
@@ -155,7 +159,7 @@ const maxDocument = 16<<20 - 1<<10
 // JSON can grow several times as BSON (an array of small numbers does), so
 // only large ops are measured, by encoding them.
 func checkSize(op *Op, data map[string]any) *refusal {
-	if len(op.Raw) < 1<<20 {
+	if len(op.Raw) < measuredOpBytes {
 		return nil
 	}
 	b, err := bson.Marshal(data)
