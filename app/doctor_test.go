@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/description"
 	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
 
+	"github.com/psmongo/psmongo/app/apptest"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 	"github.com/psmongo/psmongo/mongoapply"
 )
@@ -124,13 +124,7 @@ func TestDoctorEmptyDatabase(t *testing.T) {
 // TestDoctorUnreachable points doctor at a port on 127.0.0.1 that nobody
 // listens on: one failed line for MongoDB, and no further MongoDB checks.
 func TestDoctorUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-
+	addr := apptest.FreeAddr(t)
 	cfg := doctorTestConfig(t, "mongodb://"+addr+"/?connectTimeoutMS=60000&serverSelectionTimeoutMS=60000", "")
 	got := Doctor(t.Context(), cfg, DoctorOptions{Timeout: 300 * time.Millisecond})
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/app/apptest"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
 
@@ -144,13 +144,7 @@ func TestDoctorText(t *testing.T) {
 // TestDoctorUnreachable points doctor at a port on 127.0.0.1 that nobody
 // listens on: one failing line for MongoDB, and a failure.
 func TestDoctorUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-
+	addr := apptest.FreeAddr(t)
 	file := doctorConfigFile(t, "mongodb://"+addr+"/", "app")
 	out, err := runDoctor(t, "--config", file, "--timeout", "300ms")
 	if err == nil || !strings.Contains(err.Error(), "checks failed") {

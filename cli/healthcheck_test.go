@@ -2,13 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/app/apptest"
 )
 
 func TestHealthcheck(t *testing.T) {
@@ -22,12 +22,7 @@ func TestHealthcheck(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() // nothing listens there once closed
-	ln.Close()
+	closed := "http://" + apptest.FreeAddr(t) // nothing listens there
 
 	tests := []struct {
 		name    string

@@ -25,6 +25,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/psmongo/psmongo/app"
+	"github.com/psmongo/psmongo/app/apptest"
 	"github.com/psmongo/psmongo/cli"
 	"github.com/psmongo/psmongo/devstore/devstoretest"
 )
@@ -494,13 +495,12 @@ func stopServer(t *testing.T, cmd *exec.Cmd, exited chan error) {
 // freePort returns a port of 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(apptest.FreeAddr(t))
+	n, err := strconv.Atoi(port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return n
 }
 
 // waitReady polls /readyz until the server answers 200, it exits, or a

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 
 	"github.com/psmongo/psmongo/devstore/devstoretest"
@@ -166,16 +165,8 @@ func batchOf(coll string, units unitOps) string {
 
 func readState(t *testing.T, coll *mongo.Collection) map[string]map[string]any {
 	t.Helper()
-	cur, err := coll.Find(t.Context(), bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []bson.M
-	if err := cur.All(t.Context(), &docs); err != nil {
-		t.Fatal(err)
-	}
 	state := make(map[string]map[string]any)
-	for _, d := range docs {
+	for _, d := range allDocuments(t, coll) {
 		id := d["_id"].(string)
 		delete(d, "_id")
 		state[id] = d

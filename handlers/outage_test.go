@@ -302,8 +302,8 @@ func countDeadLetters(t *testing.T, db *mongo.Database) int64 {
 	return n
 }
 
-// compareDocuments compares every document of coll with want, by _id.
-func compareDocuments(t *testing.T, coll *mongo.Collection, want map[string]bson.M) {
+// allDocuments reads every document of coll.
+func allDocuments(t *testing.T, coll *mongo.Collection) []bson.M {
 	t.Helper()
 	cur, err := coll.Find(t.Context(), bson.D{})
 	if err != nil {
@@ -313,6 +313,13 @@ func compareDocuments(t *testing.T, coll *mongo.Collection, want map[string]bson
 	if err := cur.All(t.Context(), &docs); err != nil {
 		t.Fatal(err)
 	}
+	return docs
+}
+
+// compareDocuments compares every document of coll with want, by _id.
+func compareDocuments(t *testing.T, coll *mongo.Collection, want map[string]bson.M) {
+	t.Helper()
+	docs := allDocuments(t, coll)
 	got := make(map[string]bson.M, len(docs))
 	for _, d := range docs {
 		got[fmt.Sprint(d["_id"])] = d

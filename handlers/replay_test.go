@@ -127,15 +127,7 @@ func postFile(t *testing.T, s *testServer, file string) uploadResult {
 func deadLetters(t *testing.T) []bson.M {
 	t.Helper()
 	db := devstoretest.Client().Database(devstoretest.DatabaseName(t))
-	cur, err := db.Collection("powersync_rejected_writes").Find(t.Context(), bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []bson.M
-	if err := cur.All(t.Context(), &docs); err != nil {
-		t.Fatal(err)
-	}
-	return docs
+	return allDocuments(t, db.Collection("powersync_rejected_writes"))
 }
 
 // checkReplay compares the database with expected-final-state.json. The

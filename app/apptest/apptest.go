@@ -62,3 +62,17 @@ func Do(t testing.TB, baseURL, method, path, body string, header map[string]stri
 	}
 	return resp.StatusCode, resp.Header, string(b)
 }
+
+// FreeAddr returns an address on 127.0.0.1, host:port, that was free a
+// moment ago: one that nothing listens on, or where a test starts a
+// process of its own.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
