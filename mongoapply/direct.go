@@ -32,12 +32,11 @@ func (a *Applier) planDirect(userID string, op *Op, rules Collection, arena *[]b
 		return write{}, false
 	}
 
-	e := directEncoder{limits: a.cfg.Limits, rules: rules}
 	dst := *arena
-	if cap(dst)-len(dst) < statementSize(op, rules, userID) {
-		dst = make([]byte, 0, max(statementSize(op, rules, userID), 2*cap(dst)))
+	if size := statementSize(op, rules, userID); cap(dst)-len(dst) < size {
+		dst = make([]byte, 0, max(size, 2*cap(dst)))
 	}
-	w, dst, ok := a.appendStatement(dst, &e, userID, op, rules)
+	w, dst, ok := a.appendStatement(dst, userID, op, rules)
 	if ok {
 		*arena = dst
 	}
@@ -52,7 +51,8 @@ func statementSize(op *Op, rules Collection, userID string) int {
 // appendStatement appends the statement of op to dst, whose bytes before
 // len(dst) it leaves as they are, and returns the write, whose statement
 // and id are in the new dst.
-func (a *Applier) appendStatement(dst []byte, e *directEncoder, userID string, op *Op, rules Collection) (write, []byte, bool) {
+func (a *Applier) appendStatement(dst []byte, userID string, op *Op, rules Collection) (write, []byte, bool) {
+	e := directEncoder{limits: a.cfg.Limits, rules: rules}
 	stmtStart := len(dst)
 	start, dst := bsoncore.AppendDocumentStart(dst)
 
@@ -85,11 +85,12 @@ func (a *Applier) appendStatement(dst []byte, e *directEncoder, userID string, o
 			// PowerSync sends empty PATCHes for no-op updates; the
 			// filter stays in dst for the id to point into.
 			return write{op: op, collection: op.Table, id: idOf(d, idElem, idEnd)}, d[:idEnd], true
-		default: // a merging PUT with nothing to set
-			d = d[:int(set)-len("$set")-2]
-			only, d2 := bsoncore.AppendDocumentElementStart(d, "$setOnInsert")
-			d2 = append(d2, d2[idElem:idEnd]...)
-			d, _ = bsoncore.AppendDocumentEnd(d2, only)
+		default: // a merging PUT with nothing to set: $setOnInsert its _id
+			d = d[:int(set)-len("$set")-2] // drop the empty $set's header
+			var only int32
+			only, d = bsoncore.AppendDocumentElementStart(d, "$setOnInsert")
+			d = append(d, d[idElem:idEnd]...)
+			d, _ = bsoncore.AppendDocumentEnd(d, only)
 		}
 		dst, _ = bsoncore.AppendDocumentEnd(d, u)
 	default:
