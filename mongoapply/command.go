@@ -115,19 +115,7 @@ func (a *Applier) retryWrite(ctx context.Context, err error) bool {
 	if !a.caps.Transactions || a.useTx || ctx.Err() != nil || mongo.IsTimeout(err) {
 		return false
 	}
-	if mongo.IsNetworkError(err) {
-		return true
-	}
-	var server mongo.ServerError
-	if !errors.As(err, &server) {
-		return false
-	}
-	for code := range transientCodes {
-		if server.HasErrorCode(int(code)) {
-			return true
-		}
-	}
-	return false
+	return mongo.IsNetworkError(err) || hasTransientCode(err)
 }
 
 // readWriteReply reads the counts of a write command's reply.

@@ -65,12 +65,19 @@ func isTransient(err error) bool {
 		return true
 	}
 
+	return hasTransientCode(err)
+}
+
+// hasTransientCode reports whether err is a server error with one of the
+// transientCodes.
+func hasTransientCode(err error) bool {
 	var server mongo.ServerError
-	if errors.As(err, &server) {
-		for code := range transientCodes {
-			if server.HasErrorCode(int(code)) {
-				return true
-			}
+	if !errors.As(err, &server) {
+		return false
+	}
+	for code := range transientCodes {
+		if server.HasErrorCode(int(code)) {
+			return true
 		}
 	}
 	return false
